@@ -1,0 +1,503 @@
+r"""Estimate the constants of Assumptions 1–4 on a ball and check Theorem 3.1's hypotheses.
+
+On the closed ball :math:`B = \bar B(\theta_0, r)`:
+
+* :func:`estimate_alpha` — :math:`\alpha = \inf_{\theta\in B,\,F>0}|\nabla F(\theta)|^2/F(\theta)` (Assumption 1);
+* :func:`estimate_L` — :math:`L = \sup_{\theta} \|\nabla^2F(\theta)\|_2` over a ball (Assumption 2),
+  by Hessian-vector products and power iteration;
+* :func:`estimate_sigma` — :math:`\sigma = \sup_{\theta\in B,\,F>0} \mathbb E|g-\nabla F|^2/F` (Assumption 4);
+* :func:`estimate_G` — :math:`G = \sup_{\theta\in B}\operatorname{ess\,sup}_\xi|g(\theta;\xi)|`, the
+  largest (per-sample) stochastic gradient, which fixes the set U of Assumption 2;
+* :func:`check_assumptions` — all of them, and Theorem 3.1's constants and verdict.
+
+An infimum or supremum over a ball cannot be computed exactly in general. Each
+estimator evaluates the quantity at random points of the ball (uniform inside, and on
+the sphere, plus the centre) and then improves the best few by local optimisation
+with ``scipy.optimize.minimize`` (L-BFGS-B, on the smooth parametrisation
+:math:`\theta = \theta_0 + r\tanh(|u|)\,u/|u|` of the open ball). Every evaluated value is
+attained at a point of the ball, so the result is an **upper estimate of an infimum**
+(α) and a **lower estimate of a supremum** (L, σ, G): the true α may be smaller and the
+true L, σ, G larger. Where a closed form is known, pass it to :func:`check_assumptions`
+through ``known``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from scipy.optimize import minimize
+from torch import Tensor
+from torch.func import grad, jvp
+
+from . import theory
+from .landscapes import Landscape, as_theta
+from .noise import Noise
+
+__all__ = [
+    "Estimate",
+    "AssumptionReport",
+    "sample_ball",
+    "estimate_alpha",
+    "estimate_L",
+    "estimate_sigma",
+    "estimate_G",
+    "check_assumptions",
+]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """An estimated extremum over a ball.
+
+    Attributes:
+        value: the best value found.
+        point: where it was found (a point of the ball), shape (n,).
+        kind: ``"inf"`` (the value is an upper estimate of an infimum) or ``"sup"``
+            (a lower estimate of a supremum), or ``"exact"`` for a supplied closed form.
+        evaluations: how many points were evaluated.
+    """
+
+    value: float
+    point: np.ndarray | None
+    kind: str
+    evaluations: int = 0
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+
+def _ball_args(landscape: Landscape, theta0, r) -> tuple[Tensor, float]:
+    if not isinstance(landscape, Landscape):
+        raise TypeError(f"landscape must be a Landscape, got {type(landscape).__name__}")
+    t0 = as_theta(theta0, landscape.dim, name="theta0", dtype=torch.float64)
+    if t0.ndim != 1:
+        raise ValueError(f"theta0 must have shape ({landscape.dim},), got {tuple(t0.shape)}")
+    if isinstance(r, bool) or not isinstance(r, (int, float)) or not math.isfinite(r) or r <= 0:
+        raise ValueError(f"r={r!r} must be a finite number > 0")
+    return t0, float(r)
+
+
+def _count(name: str, v, low: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v < low:
+        raise ValueError(f"{name}={v!r} must be an integer >= {low}")
+    return v
+
+
+def sample_ball(theta0: Tensor, r: float, n_inside: int, n_sphere: int, generator: torch.Generator) -> Tensor:
+    r"""The centre, ``n_inside`` uniform points of :math:`\bar B(\theta_0, r)` and ``n_sphere`` uniform points of its sphere.
+
+    Returns a tensor of shape ``(1 + n_inside + n_sphere, n)`` in θ₀'s dtype.
+    """
+    n = theta0.shape[-1]
+    z = torch.randn((n_inside + n_sphere, n), generator=generator, dtype=torch.float64)
+    z = z / torch.linalg.vector_norm(z, dim=-1, keepdim=True)
+    radii = torch.ones(n_inside + n_sphere, dtype=torch.float64)
+    radii[:n_inside] = torch.rand(n_inside, generator=generator, dtype=torch.float64) ** (1.0 / n)
+    pts = theta0.to(torch.float64) + r * radii.unsqueeze(-1) * z
+    return torch.cat([theta0.to(torch.float64).unsqueeze(0), pts]).to(theta0.dtype)
+
+
+def _to_ball(u: Tensor, theta0: Tensor, r: float) -> Tensor:
+    s = torch.linalg.vector_norm(u)
+    factor = torch.where(s > 1e-6, torch.tanh(s) / s.clamp_min(1e-6), 1 - s**2 / 3)
+    return theta0 + r * factor * u
+
+
+def _from_ball(theta: Tensor, theta0: Tensor, r: float) -> Tensor:
+    d = theta - theta0
+    rho = float(torch.linalg.vector_norm(d))
+    if rho == 0:
+        return torch.zeros_like(d)
+    s = math.atanh(min(rho / r, 1 - 1e-12))
+    return d * (s / rho)
+
+
+def _extremize(
+    values: Callable[[Tensor], Tensor],
+    value_one: Callable[[Tensor], Tensor],
+    theta0: Tensor,
+    r: float,
+    *,
+    sense: str,
+    n_samples: int,
+    n_starts: int,
+    seed: int,
+    maxiter: int,
+) -> Estimate:
+    """Sample the ball, then polish the best ``n_starts`` points with L-BFGS-B.
+
+    ``values`` maps points (N, n) to values (N,), NaN where undefined; ``value_one`` maps
+    one θ to a differentiable scalar (NaN where undefined).
+    """
+    gen = torch.Generator().manual_seed(int(seed))
+    n_in = n_samples // 2
+    pts = sample_ball(theta0, r, n_in, n_samples - n_in, gen)
+    with torch.no_grad():
+        vals = values(pts).detach().to(torch.float64)
+    sign = 1.0 if sense == "min" else -1.0
+    obj = sign * vals
+    obj = torch.where(torch.isfinite(obj), obj, torch.full_like(obj, math.inf))
+    evaluations = pts.shape[0]
+    if not torch.isfinite(obj).any():
+        return Estimate(math.inf if sense == "min" else -math.inf, None, "inf" if sense == "min" else "sup", evaluations)
+    order = torch.argsort(obj)
+    best_val, best_pt = float(obj[order[0]]), pts[order[0]].clone()
+
+    state = {"val": best_val, "pt": best_pt, "n": 0}
+
+    def fun(u_np: np.ndarray) -> tuple[float, np.ndarray]:
+        u = torch.tensor(u_np, dtype=theta0.dtype, requires_grad=True)
+        th = _to_ball(u, theta0, r)
+        v = sign * value_one(th)
+        state["n"] += 1
+        if not torch.isfinite(v):
+            return math.inf, np.zeros_like(u_np)
+        (gu,) = torch.autograd.grad(v, u)
+        fv = float(v)
+        if fv < state["val"]:
+            state["val"], state["pt"] = fv, th.detach().clone()
+        gnp = gu.detach().numpy().astype(float)
+        if not np.all(np.isfinite(gnp)):
+            return fv, np.zeros_like(u_np)
+        return fv, gnp
+
+    if n_starts > 0 and maxiter > 0:
+        for idx in order[: min(n_starts, int(torch.isfinite(obj).sum()))]:
+            u0 = _from_ball(pts[idx], theta0, r).detach().numpy().astype(float)
+            try:
+                minimize(fun, u0, jac=True, method="L-BFGS-B", options={"maxiter": maxiter})
+            except (ValueError, RuntimeError, FloatingPointError):
+                continue  # keep the best point seen so far
+    return Estimate(
+        sign * state["val"], state["pt"].detach().numpy(), "inf" if sense == "min" else "sup", evaluations + state["n"]
+    )
+
+
+def estimate_alpha(
+    landscape: Landscape,
+    theta0,
+    r: float,
+    *,
+    n_samples: int = 2000,
+    n_starts: int = 4,
+    seed: int = 0,
+    min_loss: float = 1e-12,
+    maxiter: int = 200,
+) -> Estimate:
+    r"""Upper estimate of :math:`\alpha(\theta_0, r) = \inf_{\theta\in B,\,F(\theta)>0}|\nabla F(\theta)|^2/F(\theta)` (Assumption 1).
+
+    Points with :math:`F \le` ``min_loss`` are skipped (the ratio is 0/0 there). Returns
+    ``inf`` if F ≤ ``min_loss`` at every sampled point (α = +∞ when F vanishes on B).
+
+    Closed forms to compare with: flat valley α = 2; hyperbola :math:`2(|\theta_0|-r)^2`;
+    linear regression :math:`4\lambda_{\min}(G_X)/N` on a ball containing a zero.
+    """
+    t0, r = _ball_args(landscape, theta0, r)
+    _count("n_samples", n_samples, 1)
+    _count("n_starts", n_starts, 0)
+    if not (isinstance(min_loss, (int, float)) and min_loss >= 0):
+        raise ValueError(f"min_loss={min_loss!r} must be a number >= 0")
+    land = landscape.to(dtype=torch.float64)
+
+    def values(pts: Tensor) -> Tensor:
+        F, g = land.value_and_grad(pts)
+        ratio = (g**2).sum(-1) / F
+        return torch.where(F > min_loss, ratio, torch.nan)
+
+    def value_one(th: Tensor) -> Tensor:
+        F, g = land.value_and_grad(th.unsqueeze(0))
+        F, g = F[0], g[0]
+        return (g**2).sum() / F if float(F.detach()) > min_loss else torch.tensor(math.nan, dtype=th.dtype)
+
+    return _extremize(values, value_one, t0, r, sense="min", n_samples=n_samples, n_starts=n_starts, seed=seed,
+                      maxiter=maxiter)
+
+
+def _power_iteration(land: Landscape, pts: Tensor, n_iter: int, gen: torch.Generator) -> tuple[Tensor, Tensor]:
+    """Largest-magnitude Hessian eigenvalue magnitude and eigenvector at each point (batched)."""
+    v = torch.randn(pts.shape, generator=gen, dtype=pts.dtype)
+    v = v / torch.linalg.vector_norm(v, dim=-1, keepdim=True)
+    lam = torch.zeros(pts.shape[0], dtype=pts.dtype)
+    for _ in range(n_iter):
+        w = land.hvp(pts, v)
+        lam = torch.linalg.vector_norm(w, dim=-1)
+        v = w / lam.clamp_min(1e-300).unsqueeze(-1)
+    return lam, v
+
+
+def estimate_L(
+    landscape: Landscape,
+    theta0,
+    r: float,
+    *,
+    n_samples: int = 256,
+    n_iter: int = 50,
+    n_starts: int = 2,
+    seed: int = 0,
+    maxiter: int = 50,
+) -> Estimate:
+    r"""Lower estimate of :math:`L = \sup_{\theta\in\bar B(\theta_0,r)}\|\nabla^2F(\theta)\|_2` (Assumption 2).
+
+    The spectral norm at each point is the largest eigenvalue magnitude, found by
+    ``n_iter`` steps of power iteration on Hessian-vector products (``torch.func.jvp`` of
+    the gradient). Local maximisation uses the Hellmann–Feynman gradient
+    :math:`\nabla_\theta(v^\top\nabla^2F(\theta)v)` at the current eigenvector v. Pass the
+    radius of the set U of Assumption 2 (for instance r + η̄G) as ``r``.
+    """
+    t0, r = _ball_args(landscape, theta0, r)
+    _count("n_samples", n_samples, 1)
+    _count("n_iter", n_iter, 1)
+    _count("n_starts", n_starts, 0)
+    land = landscape.to(dtype=torch.float64)
+    gen = torch.Generator().manual_seed(int(seed) + 1)
+
+    def values(pts: Tensor) -> Tensor:
+        lam, _ = _power_iteration(land, pts, n_iter, gen)
+        return lam
+
+    warm: dict[str, Tensor] = {}
+
+    def value_one(th: Tensor) -> Tensor:
+        # power iteration warm-started from the last eigenvector: a few steps suffice
+        with torch.no_grad():
+            v = warm.get("v")
+            p = th.detach().unsqueeze(0)
+            if v is None:
+                _, v = _power_iteration(land, p, n_iter, gen)
+            else:
+                for _ in range(max(3, n_iter // 5)):
+                    w = land.hvp(p, v)
+                    v = w / torch.linalg.vector_norm(w, dim=-1, keepdim=True).clamp_min(1e-300)
+            warm["v"] = v
+        v = v[0]
+        return (v @ jvp(land._grad_one, (th,), (v,))[1]).abs()
+
+    return _extremize(values, value_one, t0, r, sense="max", n_samples=n_samples, n_starts=n_starts, seed=seed,
+                      maxiter=maxiter)
+
+
+def estimate_sigma(
+    landscape: Landscape,
+    noise: Noise,
+    theta0,
+    r: float,
+    *,
+    n_samples: int = 2000,
+    n_starts: int = 2,
+    seed: int = 0,
+    min_loss: float = 1e-12,
+    maxiter: int = 100,
+) -> Estimate:
+    r"""Lower estimate of :math:`\sigma = \sup_{\theta\in B,\,F>0}\mathbb E|g(\theta;\xi)-\nabla F(\theta)|^2/F(\theta)` (Assumption 4).
+
+    Uses the noise model's exact variance (:meth:`~lojasgd.noise.Noise.variance`). Returns
+    ``inf``-like large values when the noise does not vanish with F near its zero set
+    (bounded noise): Assumption 4 then fails on balls that meet the zero set.
+    """
+    t0, r = _ball_args(landscape, theta0, r)
+    if not isinstance(noise, Noise):
+        raise TypeError(f"noise must be a Noise, got {type(noise).__name__}")
+    _count("n_samples", n_samples, 1)
+    land = landscape.to(dtype=torch.float64)
+
+    def values(pts: Tensor) -> Tensor:
+        F = land.loss(pts)
+        return torch.where(F > min_loss, noise.variance(land, pts) / F, torch.nan)
+
+    def value_one(th: Tensor) -> Tensor:
+        F = land.loss(th.unsqueeze(0))[0]
+        if float(F.detach()) <= min_loss:
+            return torch.tensor(math.nan, dtype=th.dtype)
+        return noise.variance(land, th.unsqueeze(0))[0] / F
+
+    return _extremize(values, value_one, t0, r, sense="max", n_samples=n_samples, n_starts=n_starts, seed=seed,
+                      maxiter=maxiter)
+
+
+def estimate_G(
+    landscape: Landscape,
+    noise: Noise,
+    theta0,
+    r: float,
+    *,
+    n_samples: int = 2000,
+    n_starts: int = 2,
+    seed: int = 0,
+    maxiter: int = 100,
+) -> Estimate:
+    r"""Lower estimate of :math:`G = \sup_{\theta\in B}\operatorname{ess\,sup}_\xi|g(\theta;\xi)|` (largest stochastic gradient).
+
+    For mini-batches of a finite sum this is the largest per-sample gradient
+    :math:`\max_i|\nabla f_i|` over the ball. One SGD step from B moves at most η̄G, so
+    Assumption 2 holds with :math:`U = \bar B(\theta_0, r + \bar\eta G)`. ``inf`` for
+    unbounded (Gaussian) noise.
+    """
+    t0, r = _ball_args(landscape, theta0, r)
+    if not isinstance(noise, Noise):
+        raise TypeError(f"noise must be a Noise, got {type(noise).__name__}")
+    land = landscape.to(dtype=torch.float64)
+
+    def values(pts: Tensor) -> Tensor:
+        return noise.max_norm(land, pts)
+
+    def value_one(th: Tensor) -> Tensor:
+        return noise.max_norm(land, th.unsqueeze(0))[0]
+
+    with torch.no_grad():
+        if math.isinf(float(values(t0.unsqueeze(0))[0])):
+            return Estimate(math.inf, t0.numpy(), "sup", 1)
+    return _extremize(values, value_one, t0, r, sense="max", n_samples=n_samples, n_starts=n_starts, seed=seed,
+                      maxiter=maxiter)
+
+
+@dataclass
+class AssumptionReport:
+    r"""Constants of Assumptions 1–4 on :math:`\bar B(\theta_0, r)` and Theorem 3.1's verdict.
+
+    Attributes:
+        F0, r, eta: the initial loss, the radius, the (largest) step η̄.
+        alpha, L, sigma, G: the :class:`Estimate` of each constant (``kind="exact"`` if supplied).
+        reach: radius r + η̄G of the set U on which L was estimated.
+        eta_max, q, K: :func:`~lojasgd.theory.step_size_limit`, :func:`~lojasgd.theory.contraction_factor`,
+            :func:`~lojasgd.theory.path_constant` (NaN when η̄ ≥ η_max).
+        exit_bound: Theorem 3.1(2)'s bound min(1, K√F0/r) (1 when it does not apply).
+        chatterjee: Chatterjee's condition 4F0 < r²α.
+        checks: each hypothesis of Theorem 3.1 and whether it holds.
+    """
+
+    F0: float
+    r: float
+    eta: float
+    alpha: Estimate
+    L: Estimate
+    sigma: Estimate
+    G: Estimate
+    reach: float
+    eta_max: float
+    q: float
+    K: float
+    exit_bound: float
+    chatterjee: bool
+    checks: dict[str, bool] = field(default_factory=dict)
+
+    @property
+    def hypotheses_hold(self) -> bool:
+        """All hypotheses of Theorem 3.1 hold (with the estimated constants)."""
+        return all(self.checks.values())
+
+    @property
+    def stay_probability_bound(self) -> float:
+        """Theorem 3.1(2)'s guarantee 1 − min(1, K√F0/r) on staying in the ball forever."""
+        return 1.0 - self.exit_bound
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        """(quantity, value, meaning) rows, used by the text and markdown renderings."""
+
+        def kind(e: Estimate) -> str:
+            return {"inf": "upper estimate of inf", "sup": "lower estimate of sup", "exact": "closed form"}[e.kind]
+
+        return [
+            ("F(θ₀)", f"{self.F0:.4g}", "initial loss"),
+            ("r", f"{self.r:.4g}", "radius of the ball"),
+            ("α", f"{self.alpha.value:.4g}", f"Assumption 1, {kind(self.alpha)}"),
+            ("L", f"{self.L.value:.4g}", f"Assumption 2 on B(θ₀, {self.reach:.4g}), {kind(self.L)}"),
+            ("σ", f"{self.sigma.value:.4g}", f"Assumption 4, {kind(self.sigma)}"),
+            ("G", f"{self.G.value:.4g}", f"largest stochastic gradient, {kind(self.G)}"),
+            ("η̄ / η_max", f"{self.eta:.4g} / {self.eta_max:.4g}", "step and its limit 2α/(L(α+σ))"),
+            ("q(η̄)", f"{self.q:.4g}", "contraction factor (Lemma 3.3)"),
+            ("K(η̄)", f"{self.K:.4g}", "path constant (Lemma 3.4)"),
+            ("P(exit) ≤", f"{self.exit_bound:.4g}", "Theorem 3.1(2)"),
+        ] + [(name, "yes" if ok else "NO", "hypothesis") for name, ok in self.checks.items()]
+
+    def __str__(self) -> str:
+        width = max(len(a) for a, _, _ in self.rows())
+        return "\n".join(f"{a:<{width}}  {b:>14}  {c}" for a, b, c in self.rows())
+
+    def _repr_markdown_(self) -> str:
+        lines = ["| quantity | value | meaning |", "|---|---|---|"]
+        lines += [f"| {a} | {b} | {c} |" for a, b, c in self.rows()]
+        return "\n".join(lines)
+
+
+def check_assumptions(
+    landscape: Landscape,
+    noise: Noise,
+    theta0,
+    r: float,
+    eta: float,
+    *,
+    known: dict[str, float] | None = None,
+    seed: int = 0,
+    n_samples: int = 1000,
+) -> AssumptionReport:
+    r"""Estimate α, L, σ and G on :math:`\bar B(\theta_0, r)` and check the hypotheses of Theorem 3.1.
+
+    Assumption 2 is checked on :math:`U = \bar B(\theta_0, r + \eta G)`, which contains every
+    point reachable in one step from the ball. Constants in ``known`` (keys ``"alpha"``,
+    ``"L"``, ``"sigma"``, ``"G"``) are used as closed forms instead of estimates.
+
+    Args:
+        landscape, noise: the problem.
+        theta0: the starting point and centre, shape (n,).
+        r: the radius.
+        eta: the largest step η̄ that SGD will use.
+        known: closed-form constants to use instead of estimates.
+        seed: seed of the sampling.
+        n_samples: points sampled for each estimate.
+    """
+    t0, r = _ball_args(landscape, theta0, r)
+    if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not math.isfinite(eta) or eta <= 0:
+        raise ValueError(f"eta={eta!r} must be a finite number > 0")
+    known = dict(known or {})
+    unknown = set(known) - {"alpha", "L", "sigma", "G"}
+    if unknown:
+        raise ValueError(f"known has unexpected keys {sorted(unknown)}; allowed: alpha, L, sigma, G")
+
+    def given(name: str) -> Estimate | None:
+        if name not in known:
+            return None
+        v = known[name]
+        if not (isinstance(v, (int, float)) and v >= 0 and not math.isnan(v)):
+            raise ValueError(f"known[{name!r}]={v!r} must be a number >= 0")
+        return Estimate(float(v), None, "exact")
+
+    land = landscape.to(dtype=torch.float64)
+    alpha = given("alpha") or estimate_alpha(land, t0, r, n_samples=n_samples, seed=seed)
+    sigma = given("sigma") or estimate_sigma(land, noise, t0, r, n_samples=n_samples, seed=seed)
+    G = given("G") or estimate_G(land, noise, t0, r, n_samples=n_samples, seed=seed)
+    reach = r + eta * G.value
+    if "L" in known:
+        L = given("L")
+    elif math.isfinite(reach):
+        L = estimate_L(land, t0, reach, n_samples=max(16, n_samples // 8), seed=seed)
+    else:
+        raise ValueError(
+            "the noise is unbounded (G = inf), so Assumption 2 needs a global Lipschitz constant: pass known={'L': ...}"
+        )
+    F0 = float(land.loss(t0))
+    a, Lv, s = alpha.value, L.value, sigma.value
+    finite = math.isfinite(a) and a > 0 and math.isfinite(Lv) and Lv > 0 and math.isfinite(s)
+    eta_max = theory.step_size_limit(a, Lv, s) if finite else (math.inf if a == math.inf else 0.0)
+    if finite and eta < eta_max:
+        q = theory.contraction_factor(eta, a, Lv, s)
+        K = theory.path_constant(eta, a, Lv, s)
+        bound = theory.exit_probability_bound(F0, r, eta, a, Lv, s)
+    else:
+        q = K = math.nan
+        bound = 1.0
+    checks = {
+        "Assumption 1: α > 0": a > 0,
+        "Assumption 2: L finite on U": math.isfinite(Lv),
+        "Assumption 4: σ finite": math.isfinite(s),
+        "step: η̄ < η_max": finite and eta < eta_max,
+        "Theorem 3.1(2) informative: K√F0/r < 1": bool(finite and eta < eta_max and bound < 1),
+    }
+    return AssumptionReport(
+        F0=F0, r=r, eta=float(eta), alpha=alpha, L=L, sigma=sigma, G=G, reach=reach, eta_max=float(eta_max),
+        q=float(q), K=float(K), exit_bound=float(bound),
+        chatterjee=theory.chatterjee_condition(F0, r, a) if a > 0 else False, checks=checks,
+    )
