@@ -157,7 +157,7 @@ def _extremize(
         if not torch.isfinite(v):
             return math.inf, np.zeros_like(u_np)
         (gu,) = torch.autograd.grad(v, u)
-        fv = float(v)
+        fv = float(v.detach())
         if fv < state["val"]:
             state["val"], state["pt"] = fv, th.detach().clone()
         gnp = gu.detach().numpy().astype(float)
