@@ -37,6 +37,8 @@ def _real(name: str, value) -> Real:
     """Return ``value`` as a float (scalar input) or a float ndarray; reject non-finite input."""
     if isinstance(value, bool):
         raise TypeError(f"{name}={value!r} must be a real number, not a bool")
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name}={value!r} must be a real number, not a string")
     try:
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
