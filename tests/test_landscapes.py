@@ -213,3 +213,13 @@ def test_as_theta_validation():
         as_theta([1.0, 2.0], 3)
     with pytest.raises(ValueError, match="theta0 must be finite"):
         as_theta([1.0, math.inf], 2, name="theta0")
+
+
+@pytest.mark.parametrize("depth,b", [(2, 1), (3, 1), (3, 4), (4, 2)])
+def test_tanh_fast_batch_grad_equals_generic_vmap_path(depth, b):
+    from lojasgd.landscapes import FiniteSum
+
+    net = TanhNetwork(*_net_data(n=6, d=5), width=4, depth=depth)
+    theta = torch.randn(7, net.dim, generator=torch.Generator().manual_seed(11))
+    idx = torch.randint(0, 6, (7, b), generator=torch.Generator().manual_seed(12))
+    torch.testing.assert_close(net.batch_grad(theta, idx), FiniteSum.batch_grad(net, theta, idx), rtol=1e-12, atol=1e-14)

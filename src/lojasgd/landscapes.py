@@ -428,6 +428,36 @@ class TanhNetwork(SquaredLossModel):
             z = torch.tanh(W @ z)
         return v @ z
 
+    def batch_grad(self, theta: Tensor, idx: Tensor) -> Tensor:
+        r"""Mini-batch gradients for M trajectories by explicit back-propagation (fast path).
+
+        Same value as :meth:`FiniteSum.batch_grad` (checked in the tests): with
+        :math:`z_0 = x`, :math:`z_l = \tanh(W_l z_{l-1})`, :math:`\hat y = v^\top z_{D-1}` and
+        :math:`\partial/\partial\hat y_j = 2(\hat y_j - y_j)/b`, the gradients are
+        :math:`\nabla_v = \sum_j \partial_j z_{D-1,j}`, and backwards through the layers
+        :math:`u_l = \partial z_l\odot(1-z_l^2)`, :math:`\nabla_{W_l} = \sum_j u_{l,j}z_{l-1,j}^\top`,
+        :math:`\partial z_{l-1} = W_l^\top u_l`. Written straight into one (M, dim) tensor:
+        about a third faster than ``vmap(grad(...))`` for small networks on a CPU.
+        """
+        *hidden, v = self.unflatten(theta)
+        X, y = self.data
+        x, yb = X[idx], y[idx]  # (M, b, d), (M, b)
+        zs = [x]
+        for W in hidden:
+            zs.append(torch.tanh(torch.matmul(zs[-1], W.transpose(-1, -2))))
+        z = zs[-1]
+        dout = (2.0 / idx.shape[-1]) * ((z * v.unsqueeze(-2)).sum(-1) - yb)  # (M, b)
+        grad = torch.empty_like(theta)
+        *g_hidden, g_v = self.unflatten(grad)
+        g_v.copy_((dout.unsqueeze(-1) * z).sum(-2))
+        dz = dout.unsqueeze(-1) * v.unsqueeze(-2)  # (M, b, h)
+        for layer in range(len(hidden) - 1, -1, -1):
+            du = dz * (1 - zs[layer + 1] ** 2)
+            g_hidden[layer].copy_(torch.matmul(du.transpose(-1, -2), zs[layer]))
+            if layer > 0:
+                dz = torch.matmul(du, hidden[layer])
+        return grad
+
     def first_layer_sensitivities(self, theta: Tensor) -> Tensor:
         r""":math:`\delta_i = \partial\hat y(x_i)/\partial(W_1x_i)` for every sample: shape ``(..., N, h)``.
 

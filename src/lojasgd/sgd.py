@@ -368,14 +368,13 @@ def simulate(
         xi = noise.draw(land, M, gen, device, dtype)
         g = noise.gradient(land, theta, xi)
         step_k = eta_vec if schedule is None else schedule(k)
-        alive_f = alive.to(dtype)
-        delta = torch.mul(g, step_k)  # a fresh tensor: g may alias landscape state
-        if stop_on_exit:
-            delta.mul_(alive_f.unsqueeze(-1))
-        theta.sub_(delta)
-        disp.sub_(delta)
-        length = torch.linalg.vector_norm(delta, dim=-1)
-        path.add_(length * alive_f)
+        alive_f = alive.to(dtype).unsqueeze(-1)
+        # per-row step: η_k, times 1{alive} when exited trajectories are frozen
+        scale = (alive_f if stop_on_exit else torch.ones_like(alive_f)) * step_k
+        length = torch.linalg.vector_norm(g, dim=-1) * scale.squeeze(-1).abs()
+        theta.addcmul_(g, scale, value=-1.0)  # θ ← θ − η_k g, fused and in place
+        disp.addcmul_(g, scale, value=-1.0)
+        path.add_(length * alive_f.squeeze(-1))
         total.add_(length)
         dist = torch.linalg.vector_norm(disp, dim=-1)
         torch.maximum(max_dist, dist, out=max_dist)
