@@ -107,12 +107,13 @@ def main() -> None:
     q = args.quick
 
     configs = []  # (landscape name, dtype, M, steps, loop trajectories, loop steps)
-    for M in ([10**3, 10**4] if q else [10**3, 10**4, 10**5, 10**6]):
-        steps = 50 if q else max(20, min(2000, 2 * 10**7 // M))
+    gpu = device.type == "cuda"
+    for M in ([10**3, 10**4] if q else [10**3, 10**4, 10**5, 10**6] + ([10**7] if gpu else [])):
+        steps = 50 if q else (500 if gpu else max(20, min(2000, 2 * 10**7 // M)))
         with_loop = M == 10**4
         configs.append(("hyperbola", torch.float64, M, steps, 20 if with_loop else 0, 50))
     for dtype in (torch.float64, torch.float32):
-        for M in ([200] if q else [10**3, 10**4] if device.type == "cuda" else [10**3]):
+        for M in ([200] if q else [10**3, 10**4, 10**5] if gpu else [10**3]):
             configs.append(("tanh-network", dtype, M, 10 if q else 100, 10 if M <= 10**3 else 0, 50))
 
     records = []

@@ -182,8 +182,12 @@ def test_simulate_errors(kwargs, exc, match):
         simulate(land, noise, theta0, **args)
 
 
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
 @pytest.mark.slow
-def test_example_4_2_exact_law():
+@pytest.mark.parametrize("device", DEVICES)
+def test_example_4_2_exact_law(device):
     r"""Example 4.2 with η = 1/2: y_∞ − y₀ = −c Σ_k ξ_k 2^{−k}·(1/2)… is uniform on [−2a₀, 2a₀].
 
     On the flat valley with g = ∇F + √(σF)ξ e₂ and constant step η, x_k = (1−η)^k x₀ and
@@ -195,7 +199,7 @@ def test_example_4_2_exact_law():
     """
     eta, sigma, x0, r, M = 0.5, 5.0, 0.5, 0.65, 40_000
     res = simulate(FlatValley(), MLNoise(sigma, direction=[0.0, 1.0]), [x0, 0.0], eta=eta, radius=r, steps=60,
-                   n_traj=M, seed=42, stop_on_exit=False)
+                   n_traj=M, seed=42, stop_on_exit=False, device=device)
     y = res.theta_final[:, 1]
     a0 = eta * math.sqrt(sigma / 2) * x0
     c = 2 * a0

@@ -187,7 +187,7 @@ class SGDResult:
 def _per_traj(name: str, value, M: int, device, dtype, *, positive: bool) -> Tensor:
     """A scalar or a length-M 1-d tensor as a length-M tensor on device, validated."""
     if isinstance(value, Tensor):
-        if value.device.type != torch.device(device).type:
+        if value.device.type not in ("cpu", torch.device(device).type):
             raise ValueError(f"{name} is on {value.device} but device={device}")
         t = value.detach().to(device=device, dtype=dtype)
         if t.ndim == 0:
@@ -276,7 +276,7 @@ def simulate(
     device = torch.device(device)
     steps = _check_int("steps", steps, 1)
     check_every = _check_int("check_every", check_every, 1)
-    if isinstance(theta0, Tensor) and theta0.device.type != device.type:
+    if isinstance(theta0, Tensor) and theta0.device.type not in ("cpu", device.type):
         raise ValueError(f"theta0 is on {theta0.device} but device={device}")
     theta = as_theta(theta0, landscape.dim, name="theta0", dtype=dtype).to(device)
     if theta.ndim == 1:
