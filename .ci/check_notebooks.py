@@ -7,17 +7,25 @@ This script catches, before that, what nbval does not see:
 * every code cell with source was executed, in order, from a fresh kernel
   (execution counts exactly 1..N), as `make notebooks` leaves it;
 * no committed output is an error;
-* no cell calls ``matplotlib.use(...)`` (it silently breaks glued figures).
+* no cell calls ``matplotlib.use(...)`` (it silently breaks glued figures);
+* no glued value is a numpy scalar, array or torch tensor: its text form
+  ("np.float64(0.5)", "tensor(0.5)") would be pasted verbatim into the prose, or
+  break a format spec such as ``{glue:text}`key:.3f```.  Glue ``float(x)``/``int(x)``.
 
 Usage: python .ci/check_notebooks.py chapters/*.ipynb
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
 import nbformat
+
+
+GLUE_TEXT = "application/papermill.record/text/plain"
+BAD_GLUE = re.compile(r"^(?:np\.\w+\(|array\(|tensor\()")
 
 
 def problems(path: Path) -> list[str]:
@@ -45,6 +53,12 @@ def problems(path: Path) -> list[str]:
         for out in cell.get("outputs", []):
             if out.get("output_type") == "error":
                 found.append(f"cell {i} has a committed error output ({out.get('ename')})")
+            text = out.get("data", {}).get(GLUE_TEXT, "")
+            if BAD_GLUE.match(text):
+                name = out.get("metadata", {}).get("scrapbook", {}).get("name", "?")
+                found.append(
+                    f"cell {i} glues {name!r} as {text[:40]!r}: glue float(x) or int(x) instead"
+                )
     return found
 
 
