@@ -209,8 +209,11 @@ def bounded_noise_exit_lower_bound(r: float, s: float, etas: Iterable[float] | n
     .. math:: P(\exists k:\ \theta_k\notin B(\theta_0, r)) \ge
               \frac{(1 - r^2/v)^2\, v^2}{3v^2 - 2s^4\sum_k \eta_k^4} \ge \frac{(1-r^2/v)^2}{3}
 
-    for every starting point θ₀, and 0 when ``r**2 >= v``. ``etas`` is the finite (truncated)
-    schedule actually run; truncation lowers v, so the bound stays valid for the infinite run.
+    for every starting point θ₀ (the y-coordinate moves independently of x), and 0 when
+    ``r**2 >= v``. With ``etas`` the steps η_0…η_{T−1} of a run of length T, this bounds
+    P(|y_T − y_0| > r) and hence the probability of leaving the ball by step T; since that
+    event is contained in the event of ever leaving, it also bounds the infinite run. (The
+    bound itself is not monotone in v: it is a statement about the horizon-T sum.)
 
     Args:
         r: radius r > 0.
