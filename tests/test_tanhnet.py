@@ -1,0 +1,236 @@
+"""tanhnet: fast back-propagation equals torch.func; the proved ball bounds hold at sampled points."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import pytest
+import torch
+
+from lojasgd.assumptions import check_assumptions, sample_ball
+from lojasgd.landscapes import Hyperbola, TanhNetwork
+from lojasgd.noise import MiniBatch, MLNoise
+from lojasgd.tanhnet import (
+    FastTanhNetwork,
+    ball_bounds,
+    check_on_ball,
+    inf_over_ball,
+    minibatch_variance_factor,
+    schur_infimum,
+    ball_plan,
+)
+
+torch.set_default_dtype(torch.float64)
+
+
+def _data(n=5, d=7, seed=0, unit=False):
+    g = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, d, generator=g)
+    if unit:
+        X = X / X.norm(dim=1, keepdim=True)
+    return X, torch.randn(n, generator=g)
+
+
+@pytest.mark.parametrize("depth", [2, 3, 4])
+def test_fast_network_equals_torch_func(depth):
+    X, y = _data()
+    slow, fast = TanhNetwork(X, y, 4, depth), FastTanhNetwork(X, y, 4, depth)
+    g = torch.Generator().manual_seed(depth)
+    theta = torch.randn(2, 3, slow.dim, generator=g)
+    vec = torch.randn(2, 3, slow.dim, generator=g)
+    close = dict(rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(fast.loss(theta), slow.loss(theta), **close)
+    torch.testing.assert_close(fast.grad(theta), slow.grad(theta), **close)
+    F, G = fast.value_and_grad(theta)
+    torch.testing.assert_close(F, slow.loss(theta), **close)
+    torch.testing.assert_close(G, slow.grad(theta), **close)
+    torch.testing.assert_close(fast.per_sample_grads(theta), slow.per_sample_grads(theta), **close)
+    torch.testing.assert_close(fast.output_grads(theta), slow.output_grads(theta), **close)
+    torch.testing.assert_close(fast.hvp(theta, vec), slow.hvp(theta, vec), rtol=1e-9, atol=1e-10)
+    idx = torch.randint(0, 5, (6, 3), generator=g)
+    torch.testing.assert_close(fast.batch_grad(theta.reshape(6, -1), idx), slow.batch_grad(theta.reshape(6, -1), idx), **close)
+
+
+def test_fast_network_is_differentiable_through_its_gradient():
+    # estimate_alpha differentiates |∇F|²/F with autograd: both paths must agree
+    X, y = _data()
+    t0 = torch.randn(TanhNetwork(X, y, 4, 3).dim, generator=torch.Generator().manual_seed(3))
+    out = []
+    for land in (TanhNetwork(X, y, 4, 3), FastTanhNetwork(X, y, 4, 3)):
+        t = t0.clone().requires_grad_(True)
+        F, g = land.value_and_grad(t.unsqueeze(0))
+        (d,) = torch.autograd.grad((g**2).sum() / F[0], t)
+        out.append(d)
+    torch.testing.assert_close(out[0], out[1], rtol=1e-9, atol=1e-10)
+
+
+def test_minibatch_variance_factor_by_enumeration():
+    # exact variance of the b-subset mean, enumerated, against the factor times V
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(6, 3, generator=g)
+    a = a - a.mean(0)  # a_i = ∇f_i − ∇F, summing to 0
+    V = (a**2).sum(1).mean()
+    n = a.shape[0]
+    for b in range(1, n + 1):
+        subsets = list(itertools.combinations(range(n), b))
+        without = sum(float((a[list(s)].mean(0) ** 2).sum()) for s in subsets) / len(subsets)
+        tuples = list(itertools.product(range(n), repeat=b)) if b <= 3 else None
+        assert math.isclose(without, minibatch_variance_factor(n, b, replace=False) * float(V), rel_tol=1e-12, abs_tol=1e-15)
+        if tuples is not None:
+            with_r = sum(float((a[list(s)].mean(0) ** 2).sum()) for s in tuples) / len(tuples)
+            assert math.isclose(with_r, minibatch_variance_factor(n, b) * float(V), rel_tol=1e-12)
+    assert minibatch_variance_factor(n, n, replace=False) == 0.0
+
+
+def test_minibatch_variance_factor_matches_noise_model():
+    X, y = _data()
+    net = FastTanhNetwork(X, y, 4, 3)
+    theta = torch.randn(4, net.dim, generator=torch.Generator().manual_seed(1))
+    v1 = MiniBatch(1).variance(net, theta)
+    for b, replace in ((3, True), (3, False), (5, False)):
+        vb = MiniBatch(b, replace=replace).variance(net, theta)
+        torch.testing.assert_close(vb, minibatch_variance_factor(5, b, replace) * v1)
+
+
+def _chatterjee(lam, depth=3, width=6, n=4, d=9, seed=0):
+    X, y = _data(n=n, d=d, seed=seed, unit=True)
+    net = FastTanhNetwork(X, y, width, depth)
+    return net, net.chatterjee_init(lam, generator=torch.Generator().manual_seed(seed + 1))
+
+
+@pytest.mark.parametrize("depth", [2, 3, 4])
+def test_ball_bounds_at_the_centre(depth):
+    net, th0 = _chatterjee(7.0, depth=depth)
+    bb = ball_bounds(net, th0, 0.1)
+    delta = net.first_layer_sensitivities(th0)
+    # every pre-activation vanishes: the same δ for every input, ŷ = 0, F0 = mean y²
+    torch.testing.assert_close(delta, delta[:1].expand_as(delta))
+    assert math.isclose(bb.delta0, float(delta[0].norm()), rel_tol=1e-12)
+    assert float(net.predict(th0).abs().max()) == 0.0
+    assert math.isclose(bb.F0, float(net.loss(th0)), rel_tol=1e-12)
+    assert math.isclose(bb.schur_centre, float(net.schur_alpha_bound(th0)), rel_tol=1e-10)
+    assert bb.scale == pytest.approx(7.0)
+    # |∇ŷ_i(θ0)| = λ|c||x_i| = |δ0| for unit inputs, below the proved Γ
+    gy = net.output_grads(th0).norm(dim=-1)
+    torch.testing.assert_close(gy, torch.full_like(gy, bb.delta0))
+    assert bb.gamma_upper >= bb.delta0
+
+
+@pytest.mark.parametrize("depth,r", [(2, 0.3), (3, 0.2), (3, 0.6), (4, 0.15)])
+def test_ball_bounds_hold_at_sampled_points(depth, r):
+    net, th0 = _chatterjee(5.0, depth=depth)
+    bb = ball_bounds(net, th0, r, batch_size=2)
+    pts = sample_ball(th0, r, 300, 300, torch.Generator().manual_seed(2))
+    dmin = net.first_layer_sensitivities(pts).norm(dim=-1).min(-1).values
+    assert float(dmin.min()) >= bb.delta_lower
+    assert float(net.output_grads(pts).norm(dim=-1).max()) <= bb.gamma_upper
+    assert float(net.predict(pts).abs().max()) <= bb.output_upper
+    assert float(MiniBatch(1).max_norm(net, pts).max()) <= bb.grad_upper
+    F, g = net.value_and_grad(pts)
+    assert float(((g**2).sum(-1) / F).min()) >= bb.alpha_lower
+    # σ: the exact mini-batch variance over F stays below 4Γ²/b
+    assert float((MiniBatch(2).variance(net, pts) / F).max()) <= bb.sigma_upper
+
+
+def test_ball_bounds_scaling_in_lambda_and_r():
+    net, _ = _chatterjee(1.0)
+    small = ball_bounds(net, net.chatterjee_init(1.0, generator=torch.Generator().manual_seed(1)), 1e-6)
+    assert small.delta_lower == pytest.approx(small.delta0, rel=1e-5)
+    r = 0.1
+    b1 = ball_bounds(net, net.chatterjee_init(1e3, generator=torch.Generator().manual_seed(1)), r)
+    b2 = ball_bounds(net, net.chatterjee_init(2e3, generator=torch.Generator().manual_seed(1)), r)
+    # e1, e2, A, B do not depend on λ; δ0 is linear in λ
+    assert (b1.e_scale, b1.e_offset, b1.out_scale, b1.out_offset) == pytest.approx((b2.e_scale, b2.e_offset, b2.out_scale, b2.out_offset))
+    assert b2.delta0 == pytest.approx(2 * b1.delta0)
+    # closed form of the lower bound on α, and K√F0/r = O(1/λ)
+    lam = b2.scale
+    assert b2.alpha_lower == pytest.approx(4 / net.n_samples * b2.gram_min * (b2.delta0 - lam * b2.e_scale - r * b2.e_offset) ** 2)
+    assert (1 - b2.stay_probability_bound) < (1 - b1.stay_probability_bound)
+    c = b2.delta0 / lam
+    a = 4 / net.n_samples * b2.gram_min * (c - b2.e_scale) ** 2
+    limit = 4 * math.sqrt(b2.F0) * math.sqrt(a + 4 * b2.noise_factor * b2.out_scale) / (a * r)
+    assert b1.deficit_limit == pytest.approx(limit) and b2.deficit_limit == pytest.approx(limit)
+    far = ball_bounds(net, net.chatterjee_init(1e7, generator=torch.Generator().manual_seed(1)), r)
+    assert far.scale * (1 - far.stay_probability_bound) == pytest.approx(limit, rel=1e-3)
+    # K(η*) = 4√(α+σ)/α with the proved constants
+    assert b2.K_optimal == pytest.approx(4 * math.sqrt(b2.alpha_lower + b2.sigma_upper) / b2.alpha_lower)
+    # a radius so large that the proved bound on |δ| vanishes: no guarantee
+    huge = ball_bounds(net, net.chatterjee_init(1e3, generator=torch.Generator().manual_seed(1)), 5.0)
+    assert huge.alpha_lower == 0 and huge.stay_probability_bound == 0 and math.isinf(huge.deficit_limit)
+
+
+def test_ball_bounds_errors():
+    net, th0 = _chatterjee(3.0)
+    with pytest.raises(ValueError, match="W_1 = 0"):
+        ball_bounds(net, th0 + 0.01, 0.1)
+    with pytest.raises(ValueError, match="r="):
+        ball_bounds(net, th0, 0.0)
+    with pytest.raises(ValueError, match="batch_size"):
+        ball_bounds(net, th0, 0.1, batch_size=9, replace=False)
+    with pytest.raises(TypeError, match="TanhNetwork"):
+        ball_bounds(Hyperbola(), th0, 0.1)
+    with pytest.raises(ValueError, match="n="):
+        minibatch_variance_factor(0, 1)
+
+
+def test_schur_infimum_between_proved_bound_and_sampled_values():
+    net, th0 = _chatterjee(20.0)
+    r = 0.2
+    bb = ball_bounds(net, th0, r)
+    est = schur_infimum(net, th0, r, n_samples=200, n_starts=1, maxiter=20)
+    assert est.kind == "inf"
+    assert bb.alpha_lower <= est.value <= bb.schur_centre
+    assert float(torch.linalg.vector_norm(torch.as_tensor(est.point) - th0)) <= r * (1 + 1e-9)
+    assert est.value == pytest.approx(float(net.schur_alpha_bound(torch.as_tensor(est.point))), rel=1e-9)
+
+
+def test_inf_over_ball_quadratic():
+    # φ(θ) = |θ|² on the ball around (2, 0) of radius 1: infimum 1 at (1, 0)
+    est = inf_over_ball(lambda p: (p**2).sum(-1), torch.tensor([2.0, 0.0]), 1.0, n_samples=200, n_starts=2)
+    assert est.value == pytest.approx(1.0, abs=1e-6)
+    with pytest.raises(ValueError, match="n_samples"):
+        inf_over_ball(lambda p: (p**2).sum(-1), torch.tensor([2.0, 0.0]), 1.0, n_samples=0)
+
+
+def test_check_on_ball_matches_check_assumptions():
+    land, noise = Hyperbola(), MLNoise(0.5)
+    theta0, r, eta = [1.6, 1.3], 0.4, 0.05
+    ref = check_assumptions(land, noise, theta0, r, eta, n_samples=300)
+    rep = check_on_ball(land, noise, theta0, r, eta, n_samples=300)
+    for name in ("alpha", "L", "sigma", "G"):
+        assert getattr(rep, name).value == getattr(ref, name).value
+    assert (rep.eta_max, rep.K, rep.exit_bound, rep.reach) == (ref.eta_max, ref.K, ref.exit_bound, ref.reach)
+    assert all(rep.checks[k] == v for k, v in ref.checks.items())
+    assert rep.hypotheses_hold == ref.hypotheses_hold
+    # reusing estimates keeps their kind; a reach that is too small fails the U check
+    again = check_on_ball(land, noise, theta0, r, eta, estimates={"alpha": rep.alpha, "L": rep.L}, reach=rep.reach)
+    assert again.alpha is rep.alpha and again.L.kind == "sup"
+    small = check_on_ball(land, noise, theta0, r, eta, estimates={"L": rep.L}, reach=r)
+    assert not small.hypotheses_hold
+    with pytest.raises(ValueError, match="reach"):
+        check_on_ball(land, noise, theta0, r, eta, estimates={"L": rep.L})
+    with pytest.raises(ValueError, match="unexpected key"):
+        check_on_ball(land, noise, theta0, r, eta, estimates={"beta": rep.alpha})
+
+
+def test_ball_plan_steps_and_reports():
+    net, th0 = _chatterjee(300.0)
+    r = 0.15
+    plan = ball_plan(net, th0, r, (1, 3), n_samples=100, n_starts=1, maxiter=10, L_samples=16)
+    assert plan.reach == 2 * r and plan.L.kind == "sup" and plan.schur.kind == "inf"
+    for b in (1, 3):
+        bb, rep = plan.bounds[b], plan.report[b]
+        assert plan.eta[b] == pytest.approx(bb.alpha_lower / (plan.L.value * (bb.alpha_lower + bb.sigma_upper)))
+        assert r + plan.eta[b] * bb.grad_upper <= plan.reach
+        assert rep.eta == plan.eta[b] and rep.L is plan.L
+        assert rep.sigma.value == pytest.approx(plan.report[1].sigma.value / b)
+        # the estimated constants are at least as favourable as the proved ones
+        assert rep.alpha.value >= bb.alpha_lower and rep.sigma.value <= bb.sigma_upper
+        assert rep.G.value <= bb.grad_upper
+        assert plan.schur.value >= bb.alpha_lower
+    assert plan.eta[3] > plan.eta[1]
+    with pytest.raises(ValueError, match="reach"):
+        ball_plan(net, th0, r, (1,), reach=r)
+    with pytest.raises(ValueError, match="batch_sizes"):
+        ball_plan(net, th0, r, ())
