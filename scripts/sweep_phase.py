@@ -1,0 +1,87 @@
+"""Phase diagrams of the staying probability on the hyperbola (chapter 6).
+
+Two sweeps of SGD with machine-learning noise on F(a, b) = (ab - 1)^2 / 2, each a whole
+grid x repetitions in ONE batched run of ``lojasgd.sgd.simulate`` (per-trajectory step
+sizes, noise constants and starting points):
+
+* ``eta_sigma``: step eta x noise constant sigma at theta0 = (1.2, 1.0), radius r = 0.75;
+* ``eta_F0``:    step eta x initial loss F(theta0) at sigma = 4, r = 0.75, with
+  theta0(s) = (s*sqrt(1.2), s/sqrt(1.2)) and s^2 = 1 + sqrt(2 F0), so F(theta0) = F0.
+
+For every cell it stores how many of the ``reps`` trajectories never left the closed
+ball B(theta0, r) within ``steps`` steps, and the mean and standard deviation of the
+path length before exit (Theorem 3.1(1)).
+
+Usage (about two minutes on one core):
+
+    python scripts/sweep_phase.py --out data/phase.npz
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+import numpy as np
+import torch
+
+from lojasgd import landscapes, noise, sgd
+from lojasgd.sweeps import Grid
+
+THETA0 = (1.2, 1.0)
+RADIUS = 0.75
+SIGMA_FIXED = 4.0
+RATIO = 1.2  # theta0(s) = (s*sqrt(RATIO), s/sqrt(RATIO))
+
+
+def theta0_of_F0(F0: torch.Tensor) -> torch.Tensor:
+    """Starting points (s*sqrt(1.2), s/sqrt(1.2)) with ab = s^2 = 1 + sqrt(2 F0) > 1."""
+    s = torch.sqrt(1 + torch.sqrt(2 * F0))
+    return torch.stack([s * math.sqrt(RATIO), s / math.sqrt(RATIO)], dim=-1)
+
+
+def run(grid: Grid, theta0: torch.Tensor, sigma: torch.Tensor | float, *, steps: int, seed: int) -> dict:
+    t = time.perf_counter()
+    res = sgd.simulate(landscapes.Hyperbola(), noise.MLNoise(sigma), theta0, eta=grid.column("eta"),
+                       radius=RADIUS, steps=steps, seed=seed, progress=True)
+    stays = ~res.exited
+    path = grid.per_cell(res.path_length)
+    print(f"{grid}: {time.perf_counter() - t:.0f} s, overall staying frequency {stays.mean():.3f}")
+    return {"stay": grid.counts(stays).astype(np.int32), "path_mean": path.mean(-1), "path_std": path.std(-1, ddof=1)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default="data/phase.npz")
+    ap.add_argument("--reps", type=int, default=400, help="trajectories per cell")
+    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--seed", type=int, default=2025)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    torch.set_default_dtype(torch.float64)
+
+    etas = np.logspace(-2, math.log10(1.5), 24)
+    g1 = Grid(args.reps, eta=etas, sigma=np.linspace(0, 40, 21))
+    th1 = torch.tensor(THETA0).expand(g1.n_traj, 2)
+    a = run(g1, th1, g1.column("sigma"), steps=args.steps, seed=args.seed)
+
+    g2 = Grid(args.reps, eta=etas, F0=np.logspace(-4, 0, 21))
+    th2 = theta0_of_F0(g2.column("F0"))
+    b = run(g2, th2, SIGMA_FIXED, steps=args.steps, seed=args.seed + 1)
+
+    np.savez_compressed(
+        args.out,
+        eta=etas, sigma=g1.axes["sigma"], F0=g2.axes["F0"], reps=args.reps, steps=args.steps, seed=args.seed,
+        theta0=np.array(THETA0), radius=RADIUS, sigma_fixed=SIGMA_FIXED, ratio=RATIO,
+        eta_sigma_stay=a["stay"], eta_sigma_path_mean=a["path_mean"].astype(np.float32),
+        eta_sigma_path_std=a["path_std"].astype(np.float32),
+        eta_F0_stay=b["stay"], eta_F0_path_mean=b["path_mean"].astype(np.float32),
+        eta_F0_path_std=b["path_std"].astype(np.float32),
+        torch_version=torch.__version__,
+    )
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
