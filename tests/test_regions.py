@@ -76,3 +76,33 @@ def test_validation():
         regions.hyperbola_constants([1.0, 1.0], 0.5, 0.1, -1.0)
     with pytest.raises(ValueError, match="theta0"):
         regions.hyperbola_constants([1.0, 1.0, 1.0], 0.5, 0.1, 1.0)
+
+
+def test_certified_circle_max_is_an_upper_bound_within_its_margin():
+    center, R = np.array([1.2, 1.0]), np.array([0.3, 0.75, 1.7])
+    norm_c = np.linalg.norm(center)
+    for fn, lam in ((lambda a, b: np.abs(a * b - 1), norm_c + R), (regions.hessian_norm, 2 * math.sqrt(3) * (norm_c + R))):
+        coarse = regions.circle_max(fn, center, R, n_angles=16, lipschitz=lam)      # few angles: a large margin
+        fine = regions.circle_max(fn, center, R, n_angles=2**16)                     # the estimate, nearly exact
+        assert np.all(coarse >= fine) and np.all(coarse - fine <= np.pi * R * lam / 16 + 1e-12)
+        assert np.all(regions.circle_max(fn, center, R, n_angles=2048, lipschitz=lam) >= fine)
+    with pytest.raises(ValueError, match="lipschitz"):
+        regions.circle_max(lambda a, b: a, [0.0, 0.0], 1.0, lipschitz=-1.0)
+
+
+def test_hessian_norm_rate_of_change_is_at_most_2_sqrt3_theta():
+    # the Lipschitz constant used for the certified maximum: |d/dt hessian_norm(theta + t u)| <= 2 sqrt(3) |theta|
+    pts = _disc([0.0, 0.0], 3.0, 4000, seed=4)
+    u = _disc([0.0, 0.0], 1.0, 4000, seed=5)
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    t = 1e-6
+    d = (regions.hessian_norm(*(pts + t * u).T) - regions.hessian_norm(*(pts - t * u).T)) / (2 * t)
+    assert np.all(np.abs(d) <= 2 * math.sqrt(3) * np.linalg.norm(pts, axis=1) + 1e-5)
+
+
+def test_certified_constants_dominate_the_estimates():
+    E, S = np.meshgrid(np.logspace(-3, 0, 6), np.linspace(0, 20, 5), indexing="ij")
+    cert = regions.hyperbola_constants([1.2, 1.0], 0.75, E, S)
+    est = regions.hyperbola_constants([1.2, 1.0], 0.75, E, S, certified=False)
+    assert np.all(cert.G >= est.G) and np.all(cert.L >= est.L) and np.all(cert.L <= 1.01 * est.L)
+    assert np.all(cert.informative <= est.informative)          # certification can only shrink the region
