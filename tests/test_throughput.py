@@ -52,22 +52,34 @@ def test_missing_keys_and_wrong_container(tmp_path):
         throughput.load(_write(tmp_path, "b.json", REC))
 
 
-def test_series_summary_and_plot(tmp_path):
+def test_series_speedups_summary_and_plot(tmp_path):
     import matplotlib.pyplot as plt
 
-    recs = throughput.load(_write(tmp_path, "c.json", [REC, dict(REC, M=10**4, ratio=400.0),
+    recs = throughput.load(_write(tmp_path, "c.json", [REC, dict(REC, M=10**4, batched_traj_steps_per_s=8e6, ratio=400.0),
                                                       dict(REC, device="cuda", device_name="H100", M=10**6,
                                                            batched_traj_steps_per_s=3e9, loop_traj_steps_per_s=None,
-                                                           ratio=None)]))
+                                                           ratio=None),
+                                                      dict(REC, device="cuda", device_name="H100", M=10**3,
+                                                           batched_traj_steps_per_s=3e6, loop_traj_steps_per_s=1e3,
+                                                           ratio=3e3)]))
     groups = throughput.series(recs)
     assert list(groups) == [("cpu", "hyperbola", "float64"), ("cuda", "hyperbola", "float64")]
+    sp = throughput.speedups(recs)
+    # batched / loop within each series: the loop rate 2e4 (cpu) and 1e3 (gpu) divides every M
+    assert sp[("cpu", "test cpu", "hyperbola", "float64")] == [(1000, 250.0), (10**4, 400.0)]
+    assert sp[("cuda", "H100", "hyperbola", "float64")] == [(1000, 3000.0), (10**6, 3e6)]
     text = throughput.summary(recs)
-    assert "400-fold" in text and "M = 10,000" in text and "On the GPU (H100)" in text and "3.00 × 10⁹" in text
-    assert "No benchmark results" in throughput.summary([])
+    assert "up to 400-fold" in text and "On the GPU (H100)" in text and "up to 3,000,000-fold" in text
+    assert "same M = 1,000" in text and "3,000-fold" in text
+    assert "10⁹" not in text and "per second as a plain loop" in text        # ratios only, no absolute rates
+    assert throughput.headline(recs) == "up to 400-fold on the CPU (test cpu) and up to 3,000,000-fold on the GPU (H100)"
+    no_loop = [r for r in recs if r.loop_traj_steps_per_s is None]
+    assert throughput.speedups(no_loop) == {} and "No benchmark results" in throughput.summary(no_loop)
+    assert "No benchmark results" in throughput.summary([]) and "no speed-up" in throughput.headline([])
     assert throughput._sci(9.996e5) == "1.00 × 10⁶" and throughput._sci(0.0123) == "1.23 × 10⁻²"
     fig, ax = plt.subplots()
     throughput.plot(ax, recs)
-    assert len(ax.get_lines()) == 4  # two batched lines, one set of loop markers, the legend's loop entry
+    assert len(ax.get_lines()) == 3  # one speed-up line per series and the line at 1
     fig2, ax2 = plt.subplots()
     throughput.plot(ax2, [])
     assert not ax2.axison

@@ -11,9 +11,15 @@ where available, on a GPU. Each results file is a JSON list of records
      "dtype": "float64" | "float32", "M": int, "steps": int,
      "batched_traj_steps_per_s": float, "loop_traj_steps_per_s": float | null, "ratio": float | null}
 
-where ``ratio`` is batched / loop throughput. The book reads these numbers rather than
-timing anything itself; :func:`load` validates them, :func:`select` picks records,
-:func:`plot` draws throughput against M and :func:`summary` states the headline numbers.
+where ``ratio`` is batched / loop throughput. One file holds one run of the benchmark on
+one machine (``throughput_cpu.json``, ``throughput_gpu.json``).
+
+The machines may be shared and are not the same, so the book reports only **ratios measured
+within one run**: :func:`speedups` divides the batched throughput at each M by the plain
+loop's throughput of the same series (same file, device, landscape and dtype); absolute
+rates are never compared across machines. The book reads these numbers rather than timing
+anything itself; :func:`load` validates them, :func:`select` picks records, :func:`plot`
+draws the speed-up against M, and :func:`summary` and :func:`headline` state it in words.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Record", "load", "load_all", "select", "series", "plot", "summary"]
+__all__ = ["Record", "load", "load_all", "select", "series", "speedups", "plot", "summary", "headline"]
 
 DEVICES = ("cpu", "cuda")
 LANDSCAPES = ("hyperbola", "tanh-network")
@@ -115,34 +121,47 @@ def series(records: Iterable[Record]) -> dict[tuple[str, str, str], list[Record]
     return {k: sorted(v, key=lambda r: r.M) for k, v in sorted(groups.items())}
 
 
-def plot(ax, records: Iterable[Record]):
-    """Batched throughput against M (lines) and the plain loop (open markers), one colour per series.
+def speedups(records: Iterable[Record]) -> dict[tuple[str, str, str, str], list[tuple[int, float]]]:
+    """Batched throughput over the plain loop's, within each series of one run.
 
-    With no records the axes say so in words (the notebook still runs before any benchmark).
+    Series are keyed by (device, device_name, landscape, dtype). The loop's cost per
+    trajectory-step does not depend on M, so its rate (the mean over the records of the series
+    that timed it) divides the batched rate at every M of the same series. Series without a loop
+    timing are left out. Returns, per series, the list of (M, speed-up) sorted by M.
+    """
+    groups: dict[tuple[str, str, str, str], list[Record]] = {}
+    for r in records:
+        groups.setdefault((r.device, r.device_name, r.landscape, r.dtype), []).append(r)
+    out = {}
+    for key, recs in sorted(groups.items()):
+        loops = [r.loop_traj_steps_per_s for r in recs if r.loop_traj_steps_per_s is not None]
+        if loops:
+            loop = sum(loops) / len(loops)
+            out[key] = [(r.M, r.batched_traj_steps_per_s / loop) for r in sorted(recs, key=lambda r: r.M)]
+    return out
+
+
+def plot(ax, records: Iterable[Record]):
+    """Speed-up of the batched simulator over a plain loop against M, one line per series (:func:`speedups`).
+
+    With no usable records the axes say so in words (the notebook still runs before any benchmark).
     """
     from .plotting import COLORS
 
-    groups = series(records)
-    if not groups:
+    sp = speedups(records)
+    if not sp:
         ax.text(0.5, 0.5, "no benchmark results recorded yet\n(run benchmarks/bench_sgd.py)", ha="center",
                 va="center", transform=ax.transAxes)
         ax.set_axis_off()
         return ax
-    any_loop = False
-    for (device, landscape, dtype), color in zip(groups, COLORS * 4):
-        recs = groups[(device, landscape, dtype)]
-        Ms = [r.M for r in recs]
-        ax.loglog(Ms, [r.batched_traj_steps_per_s for r in recs], "o-", color=color, ms=4,
-                  label=f"{device}, {landscape}, {dtype}")
-        loop = [(r.M, r.loop_traj_steps_per_s) for r in recs if r.loop_traj_steps_per_s is not None]
-        if loop:
-            any_loop = True
-            ax.loglog(*zip(*loop), "o", mfc="none", color=color, ms=6)
-    if any_loop:
-        ax.plot([], [], "o", mfc="none", color="grey", label="plain loop (open markers)")
+    styles = {"cpu": "o-", "cuda": "s--"}
+    for ((device, name, landscape, dtype), pts), color in zip(sp.items(), COLORS * 4):
+        ax.loglog(*zip(*pts), styles[device], color=color, ms=4,
+                  label=f"{'GPU' if device == 'cuda' else 'CPU'} ({name}): {landscape}, {dtype}")
+    ax.axhline(1.0, color="grey", lw=0.8, ls=":")
     ax.set_xlabel("trajectories $M$")
-    ax.set_ylabel("trajectory-steps per second")
-    ax.legend(loc="best")
+    ax.set_ylabel("speed-up over a plain loop")
+    ax.legend(loc="best", fontsize="small")
     return ax
 
 
@@ -158,26 +177,52 @@ def _sci(x: float) -> str:
     return f"{mant:.2f} × 10{str(exp).translate(_SUPERSCRIPT)}"
 
 
+def _fold(x: float) -> str:
+    return f"{x:,.0f}-fold" if x >= 10 else f"{x:.1f}-fold"
+
+
+_NAMES = {"cpu": "the CPU", "cuda": "the GPU"}
+
+
 def summary(records: Iterable[Record]) -> str:
-    """One sentence per device: the best batched throughput, where, and its ratio to a plain loop."""
+    """One sentence per device with its speed-ups over a plain loop, each measured within one run.
+
+    States, for the device, the speed-up where both were timed at the same M (the record's
+    ``ratio``) and the largest speed-up over M (:func:`speedups`); no absolute rates.
+    """
     recs = list(records)
-    if not recs:
-        return ("No benchmark results have been recorded yet; `python benchmarks/bench_sgd.py` writes them to "
-                "`benchmarks/results/`.")
-    names = {"cpu": "On the CPU", "cuda": "On the GPU"}
+    sp = speedups(recs)
+    if not sp:
+        return ("No benchmark results with a plain-loop timing have been recorded yet; "
+                "`python benchmarks/bench_sgd.py` writes them to `benchmarks/results/`.")
     out = []
     for device in DEVICES:
-        mine = [r for r in recs if r.device == device]
+        mine = {k: v for k, v in sp.items() if k[0] == device}
         if not mine:
             continue
-        best = max(mine, key=lambda r: r.batched_traj_steps_per_s)
-        text = (f"{names[device]} ({best.device_name}) the batched simulator reaches "
-                f"{_sci(best.batched_traj_steps_per_s)} trajectory-steps per second "
-                f"({best.landscape}, {best.dtype}, M = {best.M:,})")
-        ratios = [r for r in mine if r.ratio is not None]
-        if ratios:
-            top = max(ratios, key=lambda r: r.ratio)
-            text += (f"; its largest speed-up over a plain loop is {top.ratio:,.0f}-fold "
-                     f"({top.landscape}, {top.dtype}, M = {top.M:,})")
+        (_, name, land, dtype), pts = max(mine.items(), key=lambda kv: max(x for _, x in kv[1]))
+        M_best, best = max(pts, key=lambda p: p[1])
+        text = (f"On {_NAMES[device]} ({name}), within one run, the batched simulator performs up to "
+                f"{_fold(best)} as many trajectory-steps per second as a plain loop over trajectories "
+                f"({land}, {dtype}, M = {M_best:,})")
+        same = [r for r in recs if r.device == device and r.ratio is not None]
+        if same:
+            top = max(same, key=lambda r: r.ratio)
+            text += (f"; timed at the same M = {top.M:,} ({top.landscape}, {top.dtype}) the ratio is "
+                     f"{_fold(top.ratio)}")
         out.append(text + ".")
     return " ".join(out)
+
+
+def headline(records: Iterable[Record]) -> str:
+    """A short clause for a figure caption: the largest speed-up per device, e.g. "up to 9,507-fold on the GPU"."""
+    sp = speedups(records)
+    parts = []
+    for device in DEVICES:
+        vals = [x for k, pts in sp.items() if k[0] == device for _, x in pts]
+        if vals:
+            name = next(k[1] for k in sp if k[0] == device)
+            parts.append(f"up to {_fold(max(vals))} on {_NAMES[device]} ({name})")
+    if not parts:
+        return "no speed-up has been recorded yet"
+    return " and ".join(parts)
