@@ -1,20 +1,20 @@
 """Mini-batch size b on the chapter 5 tanh network (chapter 6).
 
-Data: n = 4 inputs in R^4 (standard normal rows scaled to unit length, seed 0), targets
+Data: N = 4 samples x_i in R^4 (standard normal rows scaled to unit length, seed 0), targets
 y = (1, -1, 0.5, -0.5); network: TanhNetwork(width=8, depth=3) with Chatterjee's
 initialisation of output scale lambda = 8 (W_1 = 0, hidden weights from seed 1).
 SGD with mini-batches of size b drawn with replacement, step eta = 0.02, 600 steps,
 ``reps`` trajectories per b, one batched run per b. For every trajectory it stores the
 largest distance max_k |theta_k - theta_0| reached, so that the probability of staying
 in B(theta0, r) is P(max distance <= r) for every radius r at once, and the final loss;
-for every b the mean loss E F(theta_k) every 10 steps. Gradient descent (b = n without
+for every b the mean loss E F(theta_k) every 10 steps. Gradient descent (b = N without
 replacement) is stored as the reference path. Finally it stores the point of the ball
 B(theta0, 1) where ``lojasgd.assumptions.estimate_alpha`` found the smallest ratio
 |grad F|^2 / F: that ratio is an upper bound on the local constant alpha(theta0, 1).
 
-Usage (under a minute on one core):
+Usage, from the repository root (under a minute on one core):
 
-    python scripts/sweep_minibatch.py --out data/minibatch.npz
+    .venv/bin/python scripts/sweep_minibatch.py --out data/minibatch.npz
 """
 
 from __future__ import annotations

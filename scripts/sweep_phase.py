@@ -12,9 +12,9 @@ For every cell it stores how many of the ``reps`` trajectories never left the cl
 ball B(theta0, r) within ``steps`` steps, and the mean and standard deviation of the
 path length before exit (Theorem 3.1(1)).
 
-Usage (about two minutes on one core):
+Usage, from the repository root (about two minutes on one core):
 
-    python scripts/sweep_phase.py --out data/phase.npz
+    .venv/bin/python scripts/sweep_phase.py --out data/phase.npz
 """
 
 from __future__ import annotations
