@@ -8,11 +8,13 @@ import pytest
 import torch
 
 from lojasgd.landscapes import (
+    FiniteSum,
     FlatValley,
     Hyperbola,
     LinearRegression,
     ModuleRegression,
     PlateauValley,
+    SquaredLossModel,
     TanhNetwork,
     TorchFiniteSum,
     TorchLandscape,
@@ -217,9 +219,53 @@ def test_as_theta_validation():
 
 @pytest.mark.parametrize("depth,b", [(2, 1), (3, 1), (3, 4), (4, 2)])
 def test_tanh_fast_batch_grad_equals_generic_vmap_path(depth, b):
-    from lojasgd.landscapes import FiniteSum
-
     net = TanhNetwork(*_net_data(n=6, d=5), width=4, depth=depth)
     theta = torch.randn(7, net.dim, generator=torch.Generator().manual_seed(11))
     idx = torch.randint(0, 6, (7, b), generator=torch.Generator().manual_seed(12))
     torch.testing.assert_close(net.batch_grad(theta, idx), FiniteSum.batch_grad(net, theta, idx), rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("depth", [2, 3, 4])
+def test_tanh_backpropagation_equals_generic_torch_func_path(depth):
+    # TanhNetwork's explicit back-propagation against the inherited torch.func reference
+    net = TanhNetwork(*_net_data(n=5, d=7), width=4, depth=depth)
+    g = torch.Generator().manual_seed(depth)
+    theta = torch.randn(2, 3, net.dim, generator=g)
+    vec = torch.randn(2, 3, net.dim, generator=g)
+    close = dict(rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(net.loss(theta), FiniteSum.loss(net, theta), **close)
+    torch.testing.assert_close(net.grad(theta), FiniteSum.grad(net, theta), **close)
+    F, G = net.value_and_grad(theta)
+    Fr, Gr = FiniteSum.value_and_grad(net, theta)
+    torch.testing.assert_close(F, Fr, **close)
+    torch.testing.assert_close(G, Gr, **close)
+    torch.testing.assert_close(net.per_sample_grads(theta), FiniteSum.per_sample_grads(net, theta), **close)
+    torch.testing.assert_close(net.output_grads(theta), SquaredLossModel.output_grads(net, theta), **close)
+    ref_hvp = torch.func.jvp(lambda t: FiniteSum.grad(net, t), (theta,), (vec,))[1]
+    torch.testing.assert_close(net.hvp(theta, vec), ref_hvp, rtol=1e-9, atol=1e-10)
+    torch.testing.assert_close(net._grad_one(theta[0, 0]), FiniteSum._grad_one(net, theta[0, 0]), **close)
+
+
+def test_tanh_backpropagation_is_differentiable_through_its_gradient():
+    # estimate_alpha differentiates |∇F|²/F with autograd: both paths must agree
+    net = TanhNetwork(*_net_data(n=5, d=7), width=4, depth=3)
+    t0 = torch.randn(net.dim, generator=torch.Generator().manual_seed(3))
+    out = []
+    for value_and_grad in (net.value_and_grad, lambda t: FiniteSum.value_and_grad(net, t)):
+        t = t0.clone().requires_grad_(True)
+        F, g = value_and_grad(t.unsqueeze(0))
+        (d,) = torch.autograd.grad((g**2).sum() / F[0], t)
+        out.append(d)
+    torch.testing.assert_close(out[0], out[1], rtol=1e-9, atol=1e-10)
+
+
+def test_tanh_backpropagation_in_float32():
+    # the copy made by .to(dtype=float32) (as sgd.simulate does) keeps the fast path and its values
+    net = TanhNetwork(*_net_data(n=5, d=7), width=4, depth=3)
+    theta = torch.randn(4, net.dim, generator=torch.Generator().manual_seed(4))
+    net32 = net.to(dtype=torch.float32)
+    assert type(net32) is TanhNetwork
+    F32, G32 = net32.value_and_grad(theta.float())
+    assert F32.dtype == G32.dtype == torch.float32
+    torch.testing.assert_close(F32.double(), net.loss(theta), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(G32.double(), net.grad(theta), rtol=1e-4, atol=1e-5)

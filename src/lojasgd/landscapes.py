@@ -388,6 +388,23 @@ class TanhNetwork(SquaredLossModel):
     (h×h each) and ``v`` (h), so ``dim = h·d + (D−2)·h² + h``. Depth D ≥ 2 counts the
     weight matrices including v.
 
+    The loss, the full gradient, the per-sample gradients :math:`\nabla f_i`, the output
+    gradients :math:`\nabla_\theta\hat y(x_i;\theta)` and the mini-batch gradients are
+    computed by explicit back-propagation for many parameter vectors at once: with
+    :math:`z_0 = x`, :math:`z_k = \tanh(W_kz_{k-1})`, :math:`S_k = \operatorname{diag}(1 - z_k^2)`,
+
+    .. math:: \frac{\partial\hat y}{\partial v} = z_{D-1},\quad
+              \frac{\partial\hat y}{\partial W_k} = \delta^{(k)}z_{k-1}^\top,\quad
+              \delta^{(D-1)} = S_{D-1}v,\quad \delta^{(k)} = S_kW_{k+1}^\top\delta^{(k+1)},
+
+    and :math:`\nabla f_i = 2(\hat y_i - y_i)\nabla\hat y_i`. Everything is written with
+    differentiable torch operations, so autograd can differentiate through the gradient (as
+    :func:`~lojasgd.assumptions.estimate_alpha` does), and Hessian-vector products are
+    forward-mode derivatives (``torch.func.jvp``) of the batched gradient. The generic
+    ``torch.func`` implementations inherited from :class:`FiniteSum` and
+    :class:`SquaredLossModel` stay available as the reference the tests compare with, e.g.
+    ``FiniteSum.grad(net, theta)`` or ``SquaredLossModel.output_grads(net, theta)``.
+
     Args:
         X: inputs, shape (N, d).
         y: targets, shape (N,).
@@ -427,6 +444,83 @@ class TanhNetwork(SquaredLossModel):
         for W in hidden:
             z = torch.tanh(W @ z)
         return v @ z
+
+    # -- explicit back-propagation, batched over M parameter vectors ------------------
+    def _forward(self, theta: Tensor, x: Tensor) -> tuple[list[Tensor], list[Tensor], Tensor]:
+        """Hidden matrices, states [z_0, …, z_{D−1}] and outputs for θ (M, dim), x (M, b, d)."""
+        *hidden, v = self.unflatten(theta)
+        zs = [x]
+        z = x
+        for W in hidden:
+            z = torch.tanh(torch.einsum("mij,mbj->mbi", W, z))
+            zs.append(z)
+        return hidden, zs, torch.einsum("mi,mbi->mb", v, z)
+
+    def _backward(self, theta: Tensor, hidden: list[Tensor], zs: list[Tensor], coef: Tensor, per_sample: bool) -> Tensor:
+        r"""Σ_b coef_b ∇ŷ_b (per_sample=False, shape (M, dim)) or each coef_b ∇ŷ_b (shape (M, b, dim))."""
+        v = self.unflatten(theta)[-1]
+        M, b = coef.shape
+        z = zs[-1]
+        if per_sample:
+            g_v = coef.unsqueeze(-1) * z
+        else:
+            g_v = torch.einsum("mb,mbi->mi", coef, z)
+        delta = coef.unsqueeze(-1) * v.unsqueeze(1) * (1 - z**2)  # coef·∂ŷ/∂u_{D-1}, (M, b, h)
+        blocks = [g_v.reshape(M, b, -1) if per_sample else g_v.reshape(M, -1)]
+        for k in reversed(range(len(hidden))):
+            zin = zs[k]
+            if per_sample:
+                gW = (delta.unsqueeze(-1) * zin.unsqueeze(-2)).reshape(M, b, -1)
+            else:
+                gW = torch.einsum("mbi,mbj->mij", delta, zin).reshape(M, -1)
+            blocks.append(gW)
+            if k > 0:
+                delta = torch.einsum("mij,mbi->mbj", hidden[k], delta) * (1 - zin**2)
+        return torch.cat(blocks[::-1], dim=-1)
+
+    def _all_data(self, M: int) -> tuple[Tensor, Tensor]:
+        return self.X.unsqueeze(0).expand(M, -1, -1), self.y.unsqueeze(0).expand(M, -1)
+
+    def loss(self, theta: Tensor) -> Tensor:
+        flat = theta.reshape(-1, self.dim)
+        x, y = self._all_data(flat.shape[0])
+        _, _, yhat = self._forward(flat, x)
+        return ((yhat - y) ** 2).mean(-1).reshape(theta.shape[:-1])
+
+    def value_and_grad(self, theta: Tensor) -> tuple[Tensor, Tensor]:
+        flat = theta.reshape(-1, self.dim)
+        x, y = self._all_data(flat.shape[0])
+        hidden, zs, yhat = self._forward(flat, x)
+        res = yhat - y
+        g = self._backward(flat, hidden, zs, 2 * res / self.n_samples, per_sample=False)
+        return (res**2).mean(-1).reshape(theta.shape[:-1]), g.reshape(theta.shape)
+
+    def grad(self, theta: Tensor) -> Tensor:
+        return self.value_and_grad(theta)[1]
+
+    def per_sample_grads(self, theta: Tensor) -> Tensor:
+        r"""All :math:`\nabla f_i(\theta) = 2(\hat y_i - y_i)\nabla\hat y_i`: shape ``(..., N, dim)``."""
+        flat = theta.reshape(-1, self.dim)
+        x, y = self._all_data(flat.shape[0])
+        hidden, zs, yhat = self._forward(flat, x)
+        g = self._backward(flat, hidden, zs, 2 * (yhat - y), per_sample=True)
+        return g.reshape(*theta.shape[:-1], self.n_samples, self.dim)
+
+    def output_grads(self, theta: Tensor) -> Tensor:
+        r""":math:`\nabla_\theta\hat y(x_i;\theta)` for every sample: shape ``(..., N, dim)``."""
+        flat = theta.reshape(-1, self.dim)
+        x, _ = self._all_data(flat.shape[0])
+        hidden, zs, yhat = self._forward(flat, x)
+        g = self._backward(flat, hidden, zs, torch.ones_like(yhat), per_sample=True)
+        return g.reshape(*theta.shape[:-1], self.n_samples, self.dim)
+
+    def hvp(self, theta: Tensor, v: Tensor) -> Tensor:
+        r"""Hessian-vector products :math:`\nabla^2F(\theta)v`: forward-mode AD (``torch.func.jvp``) of the batched gradient."""
+        flat_t, flat_v = theta.reshape(-1, self.dim), v.reshape(-1, self.dim)
+        return jvp(self.grad, (flat_t,), (flat_v,))[1].reshape(theta.shape)
+
+    def _grad_one(self, t: Tensor) -> Tensor:
+        return self.grad(t.unsqueeze(0))[0]
 
     def batch_grad(self, theta: Tensor, idx: Tensor) -> Tensor:
         r"""Mini-batch gradients for M trajectories by explicit back-propagation (fast path).

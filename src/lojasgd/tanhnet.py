@@ -1,13 +1,10 @@
-r"""Chapter 5's deep tanh network: fast batched gradients and certified constants on a ball.
+r"""Chapter 5's deep tanh network: certified constants on a ball, estimates, and the step they dictate.
 
 The network is :class:`~lojasgd.landscapes.TanhNetwork`,
 :math:`\hat y(x;\theta) = v^\top\tanh(W_{D-1}\cdots\tanh(W_2\tanh(W_1x)))`, with the squared loss
-:math:`F(\theta) = \frac1n\sum_i(\hat y(x_i;\theta) - y_i)^2`. This module adds
+:math:`F(\theta) = \frac1N\sum_i(\hat y(x_i;\theta) - y_i)^2` (its loss, gradients and
+Hessian-vector products are computed there by explicit batched back-propagation). This module adds
 
-* :class:`FastTanhNetwork` — the same landscape with hand-written back-propagation for
-  many parameter vectors at once (loss, gradient, per-sample and mini-batch gradients),
-  several times faster than the generic ``torch.func`` code for a thousand SGD
-  trajectories, and still differentiable by autograd;
 * :func:`ball_bounds` — *proved* bounds on :math:`\bar B(\theta_0, r)` around a point with
   :math:`W_1 = 0` (Chatterjee-style initialisation, Proposition ``prop-tanh-init``): a lower
   bound on the first-layer sensitivities :math:`\min_i|\delta_i(\theta)|`, hence on the
@@ -21,7 +18,7 @@ The network is :class:`~lojasgd.landscapes.TanhNetwork`,
   estimator under the caller's control and estimates that can be reused between calls;
 * :func:`ball_plan` — for a Chatterjee-style start: the proved bounds, the step chosen from
   them, and the estimated constants with Theorem 3.1's verdict, for several batch sizes;
-* :func:`minibatch_variance_factor` — the factor :math:`1/b` or :math:`(n-b)/(b(n-1))` by
+* :func:`minibatch_variance_factor` — the factor :math:`1/b` or :math:`(N-b)/(b(N-1))` by
   which a mini-batch of size b divides the one-sample noise variance.
 
 Notation of the bounds (chapter 5). Pre-activations :math:`u_1 = W_1x`,
@@ -41,7 +38,6 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor
-from torch.func import jvp
 
 from . import theory
 from .assumptions import (
@@ -57,7 +53,6 @@ from .landscapes import Landscape, TanhNetwork, as_theta
 from .noise import MiniBatch, Noise
 
 __all__ = [
-    "FastTanhNetwork",
     "TanhBallBounds",
     "ball_bounds",
     "inf_over_ball",
@@ -67,102 +62,6 @@ __all__ = [
     "BallPlan",
     "ball_plan",
 ]
-
-
-class FastTanhNetwork(TanhNetwork):
-    r""":class:`~lojasgd.landscapes.TanhNetwork` with explicit batched back-propagation.
-
-    Same parameters, same θ layout, same values (tested to rounding error). The loss, the
-    full gradient, the per-sample gradients :math:`\nabla f_i` and the mini-batch gradients
-    are computed for M parameter vectors at once with ``einsum``: for the output
-    :math:`\hat y = v^\top z_{D-1}`,
-
-    .. math:: \frac{\partial\hat y}{\partial v} = z_{D-1},\quad
-              \frac{\partial\hat y}{\partial W_k} = \delta^{(k)}z_{k-1}^\top,\quad
-              \delta^{(D-1)} = D_{D-1}v,\quad \delta^{(k)} = D_kW_{k+1}^\top\delta^{(k+1)},
-
-    and :math:`\nabla f_i = 2(\hat y_i - y_i)\nabla\hat y_i`. Everything is written with
-    differentiable torch operations, so autograd can differentiate through the gradient
-    (as :func:`~lojasgd.assumptions.estimate_alpha` does), and Hessian-vector products are
-    forward-mode derivatives of the batched gradient.
-    """
-
-    def _forward(self, theta: Tensor, x: Tensor) -> tuple[list[Tensor], list[Tensor], Tensor]:
-        """Hidden matrices, states [z_0, …, z_{D−1}] and outputs for θ (M, dim), x (M, b, d)."""
-        *hidden, v = self.unflatten(theta)
-        zs = [x]
-        z = x
-        for W in hidden:
-            z = torch.tanh(torch.einsum("mij,mbj->mbi", W, z))
-            zs.append(z)
-        return hidden, zs, torch.einsum("mi,mbi->mb", v, z)
-
-    def _backward(self, theta: Tensor, hidden: list[Tensor], zs: list[Tensor], coef: Tensor, per_sample: bool) -> Tensor:
-        r"""Σ_b coef_b ∇ŷ_b (per_sample=False, shape (M, dim)) or each coef_b ∇ŷ_b (shape (M, b, dim))."""
-        v = self.unflatten(theta)[-1]
-        M, b = coef.shape
-        z = zs[-1]
-        if per_sample:
-            g_v = coef.unsqueeze(-1) * z
-        else:
-            g_v = torch.einsum("mb,mbi->mi", coef, z)
-        delta = coef.unsqueeze(-1) * v.unsqueeze(1) * (1 - z**2)  # coef·∂ŷ/∂u_{D-1}, (M, b, h)
-        blocks = [g_v.reshape(M, b, -1) if per_sample else g_v.reshape(M, -1)]
-        for k in reversed(range(len(hidden))):
-            zin = zs[k]
-            if per_sample:
-                gW = (delta.unsqueeze(-1) * zin.unsqueeze(-2)).reshape(M, b, -1)
-            else:
-                gW = torch.einsum("mbi,mbj->mij", delta, zin).reshape(M, -1)
-            blocks.append(gW)
-            if k > 0:
-                delta = torch.einsum("mij,mbi->mbj", hidden[k], delta) * (1 - zin**2)
-        return torch.cat(blocks[::-1], dim=-1)
-
-    def _all_data(self, M: int) -> tuple[Tensor, Tensor]:
-        return self.X.unsqueeze(0).expand(M, -1, -1), self.y.unsqueeze(0).expand(M, -1)
-
-    def loss(self, theta: Tensor) -> Tensor:
-        flat = theta.reshape(-1, self.dim)
-        x, y = self._all_data(flat.shape[0])
-        _, _, yhat = self._forward(flat, x)
-        return ((yhat - y) ** 2).mean(-1).reshape(theta.shape[:-1])
-
-    def value_and_grad(self, theta: Tensor) -> tuple[Tensor, Tensor]:
-        flat = theta.reshape(-1, self.dim)
-        x, y = self._all_data(flat.shape[0])
-        hidden, zs, yhat = self._forward(flat, x)
-        res = yhat - y
-        g = self._backward(flat, hidden, zs, 2 * res / self.n_samples, per_sample=False)
-        return (res**2).mean(-1).reshape(theta.shape[:-1]), g.reshape(theta.shape)
-
-    def grad(self, theta: Tensor) -> Tensor:
-        return self.value_and_grad(theta)[1]
-
-    def per_sample_grads(self, theta: Tensor) -> Tensor:
-        flat = theta.reshape(-1, self.dim)
-        x, y = self._all_data(flat.shape[0])
-        hidden, zs, yhat = self._forward(flat, x)
-        g = self._backward(flat, hidden, zs, 2 * (yhat - y), per_sample=True)
-        return g.reshape(*theta.shape[:-1], self.n_samples, self.dim)
-
-    def output_grads(self, theta: Tensor) -> Tensor:
-        flat = theta.reshape(-1, self.dim)
-        x, _ = self._all_data(flat.shape[0])
-        hidden, zs, yhat = self._forward(flat, x)
-        g = self._backward(flat, hidden, zs, torch.ones_like(yhat), per_sample=True)
-        return g.reshape(*theta.shape[:-1], self.n_samples, self.dim)
-
-    def hvp(self, theta: Tensor, v: Tensor) -> Tensor:
-        r"""Hessian-vector products :math:`\nabla^2F(\theta)v`: forward-mode AD (``torch.func.jvp``) of the batched gradient."""
-        flat_t, flat_v = theta.reshape(-1, self.dim), v.reshape(-1, self.dim)
-        return jvp(self.grad, (flat_t,), (flat_v,))[1].reshape(theta.shape)
-
-    def _grad_one(self, t: Tensor) -> Tensor:
-        return self.grad(t.unsqueeze(0))[0]
-
-    def __repr__(self) -> str:
-        return "Fast" + super().__repr__()
 
 
 def minibatch_variance_factor(n: int, batch_size: int, replace: bool = True) -> float:
@@ -287,7 +186,7 @@ def ball_bounds(
     :math:`|z_k| \le \min(\rho_k, \sqrt h)`, and :math:`|\hat y| = |v^\top z_{D-1}| \le (\lambda+r)|z_{D-1}|`.
 
     Args:
-        net: a :class:`~lojasgd.landscapes.TanhNetwork` (or :class:`FastTanhNetwork`).
+        net: a :class:`~lojasgd.landscapes.TanhNetwork`.
         theta0: the centre, shape (dim,), with its W₁ block equal to 0.
         r: radius > 0.
         batch_size, replace: the mini-batch scheme for σ (see :func:`minibatch_variance_factor`).
