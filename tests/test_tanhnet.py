@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -18,6 +19,7 @@ from lojasgd.tanhnet import (
     minibatch_variance_factor,
     schur_infimum,
     ball_plan,
+    restart_stay_bound,
 )
 
 torch.set_default_dtype(torch.float64)
@@ -200,3 +202,46 @@ def test_ball_plan_steps_and_reports():
         ball_plan(net, th0, r, (1,), reach=r)
     with pytest.raises(ValueError, match="batch_sizes"):
         ball_plan(net, th0, r, ())
+
+
+def test_restart_stay_bound_closed_forms():
+    M = 200
+    half = math.sqrt(math.log(20) / (2 * M))
+    stay, zero, far = np.ones(M, bool), np.zeros(M), np.full(M, 0.5)
+    # runs that stopped at a zero of F inside the ball: Z = 1
+    assert restart_stay_bound(stay, zero, far, 3.0, 1.0) == pytest.approx((1.0, 1 - half))
+    # Z = 1 - K sqrt(F)/(r - dist) exactly, and the min with 1
+    mean, _ = restart_stay_bound(stay, np.full(M, 0.01), far, 2.0, 1.0)
+    assert mean == pytest.approx(1 - 2.0 * 0.1 / 0.5)
+    assert restart_stay_bound(stay, np.full(M, 4.0), far, 2.0, 1.0)[0] == 0.0
+    # runs that left, or sit on the sphere, contribute 0 (no division by zero)
+    left = stay.copy(); left[: M // 2] = False
+    assert restart_stay_bound(left, zero, far, 3.0, 1.0)[0] == pytest.approx(0.5)
+    assert restart_stay_bound(stay, zero, np.ones(M), 3.0, 1.0)[0] == 0.0
+    # one bound per leading index, and the level enters through log(1/(1 - level))
+    m2, lo2 = restart_stay_bound(np.stack([stay, left]), np.zeros((2, M)), np.full((2, M), 0.5), 3.0, 1.0, level=0.99)
+    np.testing.assert_allclose(m2, [1.0, 0.5])
+    np.testing.assert_allclose(m2 - lo2, math.sqrt(math.log(100) / (2 * M)))
+
+
+def test_restart_stay_bound_covers_the_mean_of_bernoulli_draws():
+    # Z ∈ {0, 1} with mean 0.7: the 95% Hoeffding bound falls below 0.7 in at least 95% of repetitions
+    rng = np.random.default_rng(0)
+    reps, M = 400, 100
+    stay = rng.random((reps, M)) < 0.7
+    _, lower = restart_stay_bound(stay, np.zeros((reps, M)), np.zeros((reps, M)), 1.0, 1.0)
+    assert np.mean(lower <= 0.7) >= 0.95
+
+
+def test_restart_stay_bound_validation():
+    ok = (np.ones(3, bool), np.zeros(3), np.zeros(3))
+    with pytest.raises(TypeError, match="stay"):
+        restart_stay_bound(np.ones(3), np.zeros(3), np.zeros(3), 1.0, 1.0)
+    with pytest.raises(ValueError, match="common non-empty shape"):
+        restart_stay_bound(np.ones(3, bool), np.zeros(2), np.zeros(3), 1.0, 1.0)
+    with pytest.raises(ValueError, match="dist >= 0"):
+        restart_stay_bound(np.ones(3, bool), np.zeros(3), -np.ones(3), 1.0, 1.0)
+    with pytest.raises(ValueError, match="K="):
+        restart_stay_bound(*ok, 0.0, 1.0)
+    with pytest.raises(ValueError, match="level="):
+        restart_stay_bound(*ok, 1.0, 1.0, level=1.0)

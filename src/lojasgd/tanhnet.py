@@ -18,6 +18,8 @@ Hessian-vector products are computed there by explicit batched back-propagation)
   estimator under the caller's control and estimates that can be reused between calls;
 * :func:`ball_plan` — for a Chatterjee-style start: the proved bounds, the step chosen from
   them, and the estimated constants with Theorem 3.1's verdict, for several batch sizes;
+* :func:`restart_stay_bound` — Theorem 3.1 restarted at the end of a finite run, with
+  Hoeffding's inequality: a lower confidence bound on the probability of staying forever;
 * :func:`minibatch_variance_factor` — the factor :math:`1/b` or :math:`(N-b)/(b(N-1))` by
   which a mini-batch of size b divides the one-sample noise variance.
 
@@ -36,6 +38,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -61,6 +64,7 @@ __all__ = [
     "check_on_ball",
     "BallPlan",
     "ball_plan",
+    "restart_stay_bound",
 ]
 
 
@@ -490,3 +494,49 @@ def ball_plan(
         )
     schur = schur_infimum(land, t0, r, n_samples=n_samples, n_starts=1, maxiter=20, seed=seed)
     return BallPlan(r=r, reach=reach, L=L, schur=schur, bounds=bounds, eta=eta, report=report)
+
+
+def restart_stay_bound(stay, loss, dist, K: float, r: float, *, level: float = 0.95) -> tuple[float, float]:
+    r"""Lower confidence bound on :math:`P(E_\infty)` from M independent runs of T steps (chapter 5, remark ``rem-restart``).
+
+    Restarting Theorem 3.1(1) at time T on the same ball (Lemma 3.4 holds at every point of
+    B with the constants of B) gives, by Markov's inequality conditionally on :math:`\mathcal F_T`,
+
+    .. math:: P(E_\infty) \ge \mathbb E Z,\qquad
+              Z = \mathbf 1_{E_T}\Bigl(1 - \min\Bigl\{1, \frac{K\sqrt{F(\theta_T)}}{r - |\theta_T-\theta_0|}\Bigr\}\Bigr)\in[0,1]
+
+    (Z = 0 when :math:`|\theta_T - \theta_0| \ge r`). For M i.i.d. copies, Hoeffding's inequality
+    makes :math:`\bar Z - \sqrt{\log(1/(1-\text{level}))/(2M)}` a lower confidence bound for
+    :math:`\mathbb E Z` at the given level.
+
+    Args:
+        stay: booleans :math:`\mathbf 1_{E_T}`, shape (M,) (or (..., M): one bound per leading index).
+        loss: :math:`F(\theta_T)` of each run, same shape (negative rounding errors are clipped to 0).
+        dist: :math:`|\theta_T - \theta_0|` of each run, same shape, ≥ 0.
+        K: a path constant of Theorem 3.1 valid on the ball, > 0.
+        r: the radius, > 0.
+        level: confidence level in (0, 1).
+
+    Returns:
+        ``(mean_Z, lower)``: :math:`\bar Z` and the lower confidence bound (floats, or arrays
+        over the leading axes).
+    """
+    stay_a = np.asarray(stay)
+    if stay_a.dtype != bool:
+        raise TypeError(f"stay must be an array of booleans, got dtype {stay_a.dtype}")
+    loss_a, dist_a = np.asarray(loss, dtype=float), np.asarray(dist, dtype=float)
+    if stay_a.ndim == 0 or stay_a.shape[-1] == 0 or loss_a.shape != stay_a.shape or dist_a.shape != stay_a.shape:
+        raise ValueError(f"stay, loss and dist must have one common non-empty shape, got {stay_a.shape}, "
+                         f"{loss_a.shape}, {dist_a.shape}")
+    if not (np.all(np.isfinite(loss_a)) and np.all(np.isfinite(dist_a)) and np.all(dist_a >= 0)):
+        raise ValueError("loss and dist must be finite, and dist >= 0")
+    K, r = _positive_float("K", K), _positive_float("r", r)
+    if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
+        raise ValueError(f"level={level!r} must lie in (0, 1)")
+    slack = r - dist_a
+    ok = stay_a & (slack > 0)
+    ratio = K * np.sqrt(np.maximum(loss_a, 0.0)) / np.where(ok, slack, 1.0)
+    Z = np.where(ok, 1 - np.minimum(1.0, ratio), 0.0)
+    mean = Z.mean(axis=-1)
+    lower = mean - math.sqrt(math.log(1 / (1 - level)) / (2 * stay_a.shape[-1]))
+    return (float(mean), float(lower)) if mean.ndim == 0 else (mean, lower)
