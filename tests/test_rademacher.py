@@ -201,3 +201,14 @@ def test_validation():
         rd.inversion_cutoff([1.0, 0.5], tol=2.0)
     with pytest.raises(ValueError, match="cutoff="):
         rd.abs_tail(0.1, [1.0, 0.5], cutoff=-1.0)
+
+
+def test_inversion_fails_fast_when_the_bound_stalls():
+    """Geometric weights 0.9^j: |φ|'s bound tends to exp(−π²/(8·0.19)) ≈ 1.5e-3 and never reaches tol."""
+    import time
+
+    weights = 0.9 ** np.arange(1500)
+    t = time.perf_counter()
+    with pytest.raises(ValueError, match="at most max_points=2000000 grid points"):
+        rd.abs_tail(0.5, weights)
+    assert time.perf_counter() - t < 30

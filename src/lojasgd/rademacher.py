@@ -202,7 +202,7 @@ def _decay_bound(u: np.ndarray, a_sorted: np.ndarray, cum_sq: np.ndarray) -> np.
     return np.exp(-0.5 * u**2 * np.where(idx > 0, cum_sq[np.maximum(idx - 1, 0)], 0.0))
 
 
-def inversion_cutoff(weights, *, tol: float = 1e-14, step: float | None = None) -> float:
+def inversion_cutoff(weights, *, tol: float = 1e-14, step: float | None = None, max_points: int = 2_000_000) -> float:
     r"""The cut-off U of the inversion integrals: the first grid point where :math:`|\varphi|`'s bound is below ``tol``.
 
     The bound is :math:`|\varphi(u)| \le \exp(-\tfrac{u^2}{2}\sum_{|a_j|u\le\pi/2}a_j^2)`. Raises
@@ -213,6 +213,9 @@ def inversion_cutoff(weights, *, tol: float = 1e-14, step: float | None = None) 
         weights: the weights (zeros are ignored).
         tol: target size of :math:`|\varphi|` beyond U, in (0, 1).
         step: grid step (default :math:`\pi/R` with :math:`R = \sum_j|a_j|`).
+        max_points: give up (ValueError) after this many grid points; the bound can stall
+            above ``tol`` for ever, e.g. for geometric weights :math:`\rho^j` with ρ not close to 1,
+            whose bound tends to :math:`\exp(-\pi^2/(8(1-\rho^2)))`.
     """
     a = np.sort(np.abs(_weights(weights)))
     a = a[a > 0]
@@ -223,17 +226,21 @@ def inversion_cutoff(weights, *, tol: float = 1e-14, step: float | None = None) 
     h = np.pi / a.sum() if step is None else float(step)
     if not h > 0:
         raise ValueError(f"step={step!r} must be > 0")
+    if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 1:
+        raise ValueError(f"max_points={max_points!r} must be an integer >= 1")
     cum_sq = np.cumsum(a**2)
     u_lim = np.pi / (2 * a[0])
-    n_max = int(u_lim / h) + 1
+    n_max = int(min(u_lim / h, max_points)) + 1
     for start in range(1, n_max + 1, 4096):
         u = h * np.arange(start, min(start + 4096, n_max + 1))
         ok = np.nonzero(_decay_bound(u, a, cum_sq) <= tol)[0]
         if ok.size:
             return float(u[ok[0]])
     raise ValueError(
-        f"the characteristic-function bound does not fall below tol={tol:g} before u = pi/(2 min|a_j|) = {u_lim:.6g}: "
-        "the sum is too short or too close to a lattice law for inversion; pass cutoff= explicitly"
+        f"the characteristic-function bound does not fall below tol={tol:g} before u = "
+        f"{min(u_lim, h * n_max):.6g} (pi/(2 min|a_j|) = {u_lim:.6g}, at most max_points={max_points} grid points): "
+        "the sum is too short, too close to a lattice law, or its weights decay too fast for inversion; "
+        "use enumerate_law or Monte Carlo, or pass cutoff= explicitly"
     )
 
 
