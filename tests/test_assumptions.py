@@ -111,3 +111,24 @@ def test_errors():
         check_assumptions(FlatValley(), MLNoise(1.0, direction="gaussian"), [0.5, 0.0], 0.2, 0.1, n_samples=50)
     with pytest.raises(ValueError, match="n_samples=0 must be an integer >= 1"):
         estimate_alpha(Hyperbola(), [1.0, 1.0], 0.5, n_samples=0)
+
+
+def test_check_assumptions_reuses_estimates_and_checks_reach():
+    land, noise = Hyperbola(), MLNoise(0.5)
+    theta0, r, eta = [1.6, 1.3], 0.4, 0.05
+    rep = check_assumptions(land, noise, theta0, r, eta, n_samples=300)
+    assert "Assumption 2: U = B(θ₀, r + η̄G_g) inside the ball where L was estimated" not in rep.checks
+    again = check_assumptions(land, noise, theta0, r, eta, known={"alpha": rep.alpha, "L": rep.L}, reach=rep.reach)
+    assert again.alpha is rep.alpha and again.L.kind == "sup"
+    assert (again.K, again.exit_bound) == (rep.K, rep.exit_bound)
+    assert again.checks["Assumption 2: U = B(θ₀, r + η̄G_g) inside the ball where L was estimated"]
+    small = check_assumptions(land, noise, theta0, r, eta, known={"L": rep.L}, reach=r)
+    assert not small.hypotheses_hold  # L estimated on B(θ0, r) does not cover U
+    cheap = check_assumptions(land, noise, theta0, r, eta, n_samples=300, n_starts=0)
+    assert cheap.alpha.value >= rep.alpha.value  # without local polishing the upper estimate can only be worse
+    with pytest.raises(ValueError, match="reach is required with an estimated known"):
+        check_assumptions(land, noise, theta0, r, eta, known={"L": rep.L})
+    with pytest.raises(ValueError, match="reach=0.1 must be a finite number >= r=0.4"):
+        check_assumptions(land, noise, theta0, r, eta, reach=0.1)
+    with pytest.raises(ValueError, match=r"known\['G'\]=True must be a number >= 0 or an Estimate"):
+        check_assumptions(land, noise, theta0, r, eta, known={"G": True})

@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from lojasgd.assumptions import check_assumptions, sample_ball
+from lojasgd.assumptions import sample_ball
 from lojasgd.landscapes import Hyperbola, TanhNetwork
-from lojasgd.noise import MiniBatch, MLNoise
+from lojasgd.noise import MiniBatch
 from lojasgd.tanhnet import (
     ball_bounds,
-    check_on_ball,
     inf_over_ball,
     minibatch_variance_factor,
     schur_infimum,
@@ -159,27 +158,6 @@ def test_inf_over_ball_quadratic():
     assert est.value == pytest.approx(1.0, abs=1e-6)
     with pytest.raises(ValueError, match="n_samples"):
         inf_over_ball(lambda p: (p**2).sum(-1), torch.tensor([2.0, 0.0]), 1.0, n_samples=0)
-
-
-def test_check_on_ball_matches_check_assumptions():
-    land, noise = Hyperbola(), MLNoise(0.5)
-    theta0, r, eta = [1.6, 1.3], 0.4, 0.05
-    ref = check_assumptions(land, noise, theta0, r, eta, n_samples=300)
-    rep = check_on_ball(land, noise, theta0, r, eta, n_samples=300)
-    for name in ("alpha", "L", "sigma", "G"):
-        assert getattr(rep, name).value == getattr(ref, name).value
-    assert (rep.eta_max, rep.K, rep.exit_bound, rep.reach) == (ref.eta_max, ref.K, ref.exit_bound, ref.reach)
-    assert all(rep.checks[k] == v for k, v in ref.checks.items())
-    assert rep.hypotheses_hold == ref.hypotheses_hold
-    # reusing estimates keeps their kind; a reach that is too small fails the U check
-    again = check_on_ball(land, noise, theta0, r, eta, estimates={"alpha": rep.alpha, "L": rep.L}, reach=rep.reach)
-    assert again.alpha is rep.alpha and again.L.kind == "sup"
-    small = check_on_ball(land, noise, theta0, r, eta, estimates={"L": rep.L}, reach=r)
-    assert not small.hypotheses_hold
-    with pytest.raises(ValueError, match="reach"):
-        check_on_ball(land, noise, theta0, r, eta, estimates={"L": rep.L})
-    with pytest.raises(ValueError, match="unexpected key"):
-        check_on_ball(land, noise, theta0, r, eta, estimates={"beta": rep.alpha})
 
 
 def test_ball_plan_steps_and_reports():

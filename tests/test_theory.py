@@ -85,7 +85,7 @@ def test_chatterjee_and_gd_conditions():
 def test_gd_condition_symbolic_equivalence():
     # K(η)√F0 < r with σ = 0  ⇔  4F0 < (1 − Lη/2)² r² α   (both sides positive)
     K0 = K.subs(s, 0)
-    expr = sp.simplify((r_ := rs) ** 2 / K0**2 - (1 - Ls * e / 2) ** 2 * rs**2 * a / 4)
+    expr = sp.simplify(rs**2 / K0**2 - (1 - Ls * e / 2) ** 2 * rs**2 * a / 4)
     assert expr == 0
 
 

@@ -5,7 +5,6 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from lojasgd import landscapes, noise, sgd, stats, theory, valley
 

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 from scipy.optimize import minimize
 from torch import Tensor
-from torch.func import grad, jvp
+from torch.func import jvp
 
 from . import theory
 from .landscapes import Landscape, as_theta
@@ -360,8 +360,9 @@ class AssumptionReport:
 
     Attributes:
         F0, r, eta: the initial loss, the radius, the (largest) step η̄.
-        alpha, L, sigma, G: the :class:`Estimate` of each constant (``kind="exact"`` if supplied).
-        reach: radius r + η̄G of the set U on which L was estimated.
+        alpha, L, sigma, G: the :class:`Estimate` of each constant (``kind="exact"`` if supplied as
+            a number); G is the largest stochastic gradient (G_g in the book).
+        reach: radius of the ball around θ₀ on which L was estimated (r + η̄G by default).
         eta_max, q, K: :func:`~lojasgd.theory.step_size_limit`, :func:`~lojasgd.theory.contraction_factor`,
             :func:`~lojasgd.theory.path_constant` (NaN when η̄ ≥ η_max).
         exit_bound: Theorem 3.1(2)'s bound min(1, K√F0/r) (1 when it does not apply).
@@ -406,7 +407,7 @@ class AssumptionReport:
             ("α", f"{self.alpha.value:.4g}", f"Assumption 1, {kind(self.alpha)}"),
             ("L", f"{self.L.value:.4g}", f"Assumption 2 on B(θ₀, {self.reach:.4g}), {kind(self.L)}"),
             ("σ", f"{self.sigma.value:.4g}", f"Assumption 4, {kind(self.sigma)}"),
-            ("G", f"{self.G.value:.4g}", f"largest stochastic gradient, {kind(self.G)}"),
+            ("G_g", f"{self.G.value:.4g}", f"largest stochastic gradient, {kind(self.G)}"),
             ("η̄ / η_max", f"{self.eta:.4g} / {self.eta_max:.4g}", "step and its limit 2α/(L(α+σ))"),
             ("q(η̄)", f"{self.q:.4g}", "contraction factor (Lemma 3.3)"),
             ("K(η̄)", f"{self.K:.4g}", "path constant (Lemma 3.4)"),
@@ -430,24 +431,36 @@ def check_assumptions(
     r: float,
     eta: float,
     *,
-    known: dict[str, float] | None = None,
+    known: dict[str, float | Estimate] | None = None,
+    reach: float | None = None,
     seed: int = 0,
     n_samples: int = 1000,
+    n_starts: int | None = None,
+    maxiter: int | None = None,
+    L_samples: int | None = None,
 ) -> AssumptionReport:
     r"""Estimate α, L, σ and G on :math:`\bar B(\theta_0, r)` and check the hypotheses of Theorem 3.1.
 
-    Assumption 2 is checked on :math:`U = \bar B(\theta_0, r + \eta G)`, which contains every
-    point reachable in one step from the ball. Constants in ``known`` (keys ``"alpha"``,
-    ``"L"``, ``"sigma"``, ``"G"``) are used as closed forms instead of estimates.
+    Assumption 2 is checked on :math:`U = \bar B(\theta_0, r + \bar\eta G)`, which contains every
+    point reachable in one step from the ball (G is the largest stochastic gradient,
+    written :math:`G_g` in the book). Entries of ``known`` (keys ``"alpha"``, ``"L"``,
+    ``"sigma"``, ``"G"``) replace the estimates: a number is used as a closed form, an
+    :class:`Estimate` computed earlier is reused as it is (keeping its kind).
 
     Args:
         landscape, noise: the problem.
         theta0: the starting point and centre, shape (n,).
         r: the radius.
         eta: the largest step η̄ that SGD will use.
-        known: closed-form constants to use instead of estimates.
+        known: closed-form constants or earlier estimates to use instead of estimating.
+        reach: radius of the ball around θ₀ on which L is (or was) estimated; default
+            :math:`r + \bar\eta G`. Required with an estimated ``known["L"]``. When given, the
+            report checks that U lies inside that ball.
         seed: seed of the sampling.
         n_samples: points sampled for each estimate.
+        n_starts, maxiter: local-optimisation options passed to every estimator (None keeps
+            each estimator's default).
+        L_samples: points sampled for L (default ``max(16, n_samples // 8)``).
     """
     t0, r = _ball_args(landscape, theta0, r)
     if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not math.isfinite(eta) or eta <= 0:
@@ -456,28 +469,38 @@ def check_assumptions(
     unknown = set(known) - {"alpha", "L", "sigma", "G"}
     if unknown:
         raise ValueError(f"known has unexpected keys {sorted(unknown)}; allowed: alpha, L, sigma, G")
+    if reach is not None:
+        if isinstance(reach, bool) or not isinstance(reach, (int, float)) or not math.isfinite(reach) or reach < r:
+            raise ValueError(f"reach={reach!r} must be a finite number >= r={r}")
+        reach = float(reach)
+    if isinstance(known.get("L"), Estimate) and known["L"].kind != "exact" and reach is None:
+        raise ValueError("reach is required with an estimated known['L']: the radius of the ball where L was estimated")
+    opts = {k: v for k, v in (("n_starts", n_starts), ("maxiter", maxiter)) if v is not None}
 
     def given(name: str) -> Estimate | None:
         if name not in known:
             return None
         v = known[name]
-        if not (isinstance(v, (int, float)) and v >= 0 and not math.isnan(v)):
-            raise ValueError(f"known[{name!r}]={v!r} must be a number >= 0")
+        if isinstance(v, Estimate):
+            return v
+        if isinstance(v, bool) or not (isinstance(v, (int, float)) and v >= 0 and not math.isnan(v)):
+            raise ValueError(f"known[{name!r}]={v!r} must be a number >= 0 or an Estimate")
         return Estimate(float(v), None, "exact")
 
     land = landscape.to(dtype=torch.float64)
-    alpha = given("alpha") or estimate_alpha(land, t0, r, n_samples=n_samples, seed=seed)
-    sigma = given("sigma") or estimate_sigma(land, noise, t0, r, n_samples=n_samples, seed=seed)
-    G = given("G") or estimate_G(land, noise, t0, r, n_samples=n_samples, seed=seed)
-    reach = r + eta * G.value
-    if "L" in known:
-        L = given("L")
-    elif math.isfinite(reach):
-        L = estimate_L(land, t0, reach, n_samples=max(16, n_samples // 8), seed=seed)
-    else:
-        raise ValueError(
-            "the noise is unbounded (G = inf), so Assumption 2 needs a global Lipschitz constant: pass known={'L': ...}"
-        )
+    alpha = given("alpha") or estimate_alpha(land, t0, r, n_samples=n_samples, seed=seed, **opts)
+    sigma = given("sigma") or estimate_sigma(land, noise, t0, r, n_samples=n_samples, seed=seed, **opts)
+    G = given("G") or estimate_G(land, noise, t0, r, n_samples=n_samples, seed=seed, **opts)
+    needed = r + eta * G.value
+    L_reach = needed if reach is None else reach
+    L = given("L")
+    if L is None:
+        if not math.isfinite(L_reach):
+            raise ValueError(
+                "the noise is unbounded (G = inf), so Assumption 2 needs a global Lipschitz constant: pass known={'L': ...}"
+            )
+        L_n = max(16, n_samples // 8) if L_samples is None else L_samples
+        L = estimate_L(land, t0, L_reach, n_samples=L_n, seed=seed, **opts)
     F0 = float(land.loss(t0))
     a, Lv, s = alpha.value, L.value, sigma.value
     finite = math.isfinite(a) and a > 0 and math.isfinite(Lv) and Lv > 0 and math.isfinite(s)
@@ -489,15 +512,16 @@ def check_assumptions(
     else:
         q = K = math.nan
         bound = 1.0
-    checks = {
-        "Assumption 1: α > 0": a > 0,
-        "Assumption 2: L finite on U": math.isfinite(Lv),
+    checks = {"Assumption 1: α > 0": a > 0, "Assumption 2: L finite on U": math.isfinite(Lv)}
+    if reach is not None:
+        checks["Assumption 2: U = B(θ₀, r + η̄G_g) inside the ball where L was estimated"] = needed <= reach
+    checks.update({
         "Assumption 4: σ finite": math.isfinite(s),
         "step: η̄ < η_max": finite and eta < eta_max,
         "Theorem 3.1(2) informative: K√F0/r < 1": bool(finite and eta < eta_max and bound < 1),
-    }
+    })
     return AssumptionReport(
-        F0=F0, r=r, eta=float(eta), alpha=alpha, L=L, sigma=sigma, G=G, reach=reach, eta_max=float(eta_max),
+        F0=F0, r=r, eta=float(eta), alpha=alpha, L=L, sigma=sigma, G=G, reach=float(L_reach), eta_max=float(eta_max),
         q=float(q), K=float(K), exit_bound=float(bound),
         chatterjee=theory.chatterjee_condition(F0, r, a) if a > 0 else False, checks=checks,
     )

@@ -14,8 +14,6 @@ Hessian-vector products are computed there by explicit batched back-propagation)
 * :func:`inf_over_ball` and :func:`schur_infimum` — the infimum of a function over the ball
   estimated by sampling and local optimisation (an *upper* estimate of the infimum), with the
   machinery of :mod:`lojasgd.assumptions`;
-* :func:`check_on_ball` — :func:`~lojasgd.assumptions.check_assumptions` with the cost of each
-  estimator under the caller's control and estimates that can be reused between calls;
 * :func:`ball_plan` — for a Chatterjee-style start: the proved bounds, the step chosen from
   them, and the estimated constants with Theorem 3.1's verdict, for several batch sizes;
 * :func:`restart_stay_bound` — Theorem 3.1 restarted at the end of a finite run, with
@@ -43,17 +41,9 @@ import torch
 from torch import Tensor
 
 from . import theory
-from .assumptions import (
-    AssumptionReport,
-    Estimate,
-    _extremize,
-    estimate_alpha,
-    estimate_G,
-    estimate_L,
-    estimate_sigma,
-)
-from .landscapes import Landscape, TanhNetwork, as_theta
-from .noise import MiniBatch, Noise
+from .assumptions import AssumptionReport, Estimate, _extremize, check_assumptions, estimate_L
+from .landscapes import TanhNetwork, as_theta
+from .noise import MiniBatch
 
 __all__ = [
     "TanhBallBounds",
@@ -61,7 +51,6 @@ __all__ = [
     "inf_over_ball",
     "schur_infimum",
     "minibatch_variance_factor",
-    "check_on_ball",
     "BallPlan",
     "ball_plan",
     "restart_stay_bound",
@@ -319,94 +308,6 @@ def schur_infimum(
 _ESTIMATES = ("alpha", "L", "sigma", "G")
 
 
-def check_on_ball(
-    landscape: Landscape,
-    noise: Noise,
-    theta0,
-    r: float,
-    eta: float,
-    *,
-    estimates: dict[str, Estimate] | None = None,
-    reach: float | None = None,
-    n_samples: int = 1000,
-    n_starts: int | None = None,
-    maxiter: int | None = None,
-    L_samples: int | None = None,
-    seed: int = 0,
-) -> AssumptionReport:
-    r"""Theorem 3.1's hypotheses on :math:`\bar B(\theta_0, r)`, as :func:`~lojasgd.assumptions.check_assumptions`, with cost controls.
-
-    The constants are estimated exactly as there (same sampler, same seeds), except that
-
-    * ``estimates`` may supply :class:`~lojasgd.assumptions.Estimate` objects already computed
-      (keys ``"alpha"``, ``"L"``, ``"sigma"``, ``"G"``); they keep their kind (inf/sup estimate);
-    * ``reach`` is the radius of the ball around θ₀ on which L is (or was) estimated; it
-      defaults to :math:`r + \bar\eta G`, the smallest ball containing every point reachable in
-      one step (Assumption 2). The report gets one more check, that
-      :math:`U = \bar B(\theta_0, r + \bar\eta G)` lies inside that ball;
-    * ``n_starts``, ``maxiter`` (for α, σ, G and L) and ``L_samples`` override the estimators'
-      defaults (None keeps them; ``L_samples`` defaults to max(16, n_samples // 8)).
-
-    With no ``estimates``, no ``reach`` and the default options, the constants equal those
-    of :func:`~lojasgd.assumptions.check_assumptions`.
-    """
-    t0 = as_theta(theta0, landscape.dim, name="theta0", dtype=torch.float64)
-    r = _positive_float("r", r)
-    eta = _positive_float("eta", eta)
-    estimates = dict(estimates or {})
-    for key, est in estimates.items():
-        if key not in _ESTIMATES:
-            raise ValueError(f"estimates has unexpected key {key!r}; allowed: {', '.join(_ESTIMATES)}")
-        if not isinstance(est, Estimate):
-            raise TypeError(f"estimates[{key!r}] must be an Estimate, got {type(est).__name__}")
-    if "L" in estimates and reach is None:
-        raise ValueError("reach is required with a given estimates['L']: the radius of the ball where L was estimated")
-    if reach is not None:
-        reach = _positive_float("reach", reach)
-        if reach < r:
-            raise ValueError(f"reach={reach} must be >= r={r}")
-    opts = {k: v for k, v in (("n_starts", n_starts), ("maxiter", maxiter)) if v is not None}
-    land = landscape.to(dtype=torch.float64)
-
-    def get(key: str, make: Callable[[], Estimate]) -> Estimate:
-        return estimates[key] if key in estimates else make()
-
-    alpha = get("alpha", lambda: estimate_alpha(land, t0, r, n_samples=n_samples, seed=seed, **opts))
-    sigma = get("sigma", lambda: estimate_sigma(land, noise, t0, r, n_samples=n_samples, seed=seed, **opts))
-    G = get("G", lambda: estimate_G(land, noise, t0, r, n_samples=n_samples, seed=seed, **opts))
-    needed = r + eta * G.value
-    if reach is None:
-        reach = needed
-    if not math.isfinite(reach):
-        raise ValueError("the noise is unbounded (G = inf): pass a finite reach and an estimates['L']")
-    L_n = max(16, n_samples // 8) if L_samples is None else L_samples
-    L = get("L", lambda: estimate_L(land, t0, reach, n_samples=L_n, seed=seed, **opts))
-    F0 = float(land.loss(t0))
-    a, Lv, s = alpha.value, L.value, sigma.value
-    finite = math.isfinite(a) and a > 0 and math.isfinite(Lv) and Lv > 0 and math.isfinite(s)
-    eta_max = theory.step_size_limit(a, Lv, s) if finite else (math.inf if a == math.inf else 0.0)
-    if finite and eta < eta_max:
-        q = theory.contraction_factor(eta, a, Lv, s)
-        K = theory.path_constant(eta, a, Lv, s)
-        bound = theory.exit_probability_bound(F0, r, eta, a, Lv, s)
-    else:
-        q = K = math.nan
-        bound = 1.0
-    checks = {
-        "Assumption 1: α > 0": a > 0,
-        "Assumption 2: L finite on U": math.isfinite(Lv),
-        "Assumption 2: U = B(θ₀, r + η̄G) inside the ball where L was estimated": needed <= reach,
-        "Assumption 4: σ finite": math.isfinite(s),
-        "step: η̄ < η_max": finite and eta < eta_max,
-        "Theorem 3.1(2) informative: K√F0/r < 1": bool(finite and eta < eta_max and bound < 1),
-    }
-    return AssumptionReport(
-        F0=F0, r=r, eta=eta, alpha=alpha, L=L, sigma=sigma, G=G, reach=float(reach), eta_max=float(eta_max),
-        q=float(q), K=float(K), exit_bound=float(bound),
-        chatterjee=theory.chatterjee_condition(F0, r, a) if a > 0 else False, checks=checks,
-    )
-
-
 @dataclass(frozen=True)
 class BallPlan:
     r"""Everything chapter 5 needs to run SGD from a Chatterjee-style start on :math:`\bar B(\theta_0, r)`.
@@ -453,11 +354,11 @@ def ball_plan(
     3. the step is :math:`\eta_b = \alpha/(L(\alpha+\sigma))` with those constants, the optimal step
        of Theorem 3.1 for them; it must satisfy :math:`r + \eta_bG_g \le \text{reach}` (so that L
        covers the set U of Assumption 2), else ``ValueError``;
-    4. α, σ(1), G are estimated on the ball once (:func:`check_on_ball`), and
+    4. α, σ(1), G are estimated on the ball once (:func:`~lojasgd.assumptions.check_assumptions`), and
        :math:`\hat\sigma(b) = \hat\sigma(1)\cdot c_b` by the exact identity of
        :func:`minibatch_variance_factor`; each report uses the step η_b.
 
-    The estimator options are those of :func:`check_on_ball` (``n_starts``, ``maxiter``) and
+    The estimator options are those of :func:`~lojasgd.assumptions.check_assumptions` (``n_starts``, ``maxiter``) and
     ``L_samples`` points for L; ``schur`` uses the same ``n_samples``.
     """
     if not isinstance(net, TanhNetwork):
@@ -483,13 +384,13 @@ def ball_plan(
                 "increase reach"
             )
     opts = dict(n_samples=n_samples, n_starts=n_starts, maxiter=maxiter, seed=seed)
-    first = check_on_ball(land, MiniBatch(1), t0, r, eta[batch_sizes[0]], estimates={"L": L}, reach=reach, **opts)
+    first = check_assumptions(land, MiniBatch(1), t0, r, eta[batch_sizes[0]], known={"L": L}, reach=reach, **opts)
     report = {}
     for b in batch_sizes:
         sig = first.sigma
         sig_b = Estimate(sig.value * minibatch_variance_factor(net.n_samples, b), sig.point, sig.kind, sig.evaluations)
-        report[b] = check_on_ball(
-            land, MiniBatch(b), t0, r, eta[b], estimates={"alpha": first.alpha, "L": L, "G": first.G, "sigma": sig_b},
+        report[b] = check_assumptions(
+            land, MiniBatch(b), t0, r, eta[b], known={"alpha": first.alpha, "L": L, "G": first.G, "sigma": sig_b},
             reach=reach,
         )
     schur = schur_infimum(land, t0, r, n_samples=n_samples, n_starts=1, maxiter=20, seed=seed)
