@@ -45,6 +45,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ._checks import real_array
+
 __all__ = [
     "second_moment",
     "fourth_moment",
@@ -79,15 +81,7 @@ def _weights(weights: Iterable[float] | np.ndarray, name: str = "weights") -> np
 
 
 def _nonneg(name: str, value) -> np.ndarray:
-    if isinstance(value, bool):
-        raise TypeError(f"{name}={value!r} must be a real number, not a bool")
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name}={value!r} must be a real number or an array of them") from None
-    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise ValueError(f"{name}={value!r} must be finite and >= 0")
-    return arr
+    return real_array(name, value, lower=0.0)
 
 
 def _out(x: np.ndarray):

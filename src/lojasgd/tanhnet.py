@@ -41,7 +41,13 @@ import torch
 from torch import Tensor
 
 from . import theory
-from .assumptions import AssumptionReport, Estimate, _extremize, check_assumptions, estimate_L
+from .assumptions import (
+    AssumptionReport,
+    Estimate,
+    _extremize,
+    check_assumptions,
+    estimate_L,
+)
 from .landscapes import TanhNetwork, as_theta
 from .noise import MiniBatch
 

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ._checks import real_array, show
+
 __all__ = [
     "step_size_limit",
     "optimal_step",
@@ -33,40 +35,24 @@ __all__ = [
 Real = float | np.ndarray
 
 
-def _real(name: str, value) -> Real:
-    """Return ``value`` as a float (scalar input) or a float ndarray; reject non-finite input."""
-    if isinstance(value, bool):
-        raise TypeError(f"{name}={value!r} must be a real number, not a bool")
-    if isinstance(value, (str, bytes)):
-        raise TypeError(f"{name}={value!r} must be a real number, not a string")
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name}={value!r} must be a real number or an array of them") from None
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name}={value} must be finite")
+def _scalar_or_array(arr: np.ndarray) -> Real:
     return float(arr) if arr.ndim == 0 else arr
 
 
+def _real(name: str, value) -> Real:
+    """``value`` as a float (scalar input) or a float ndarray; reject non-finite input."""
+    return _scalar_or_array(real_array(name, value))
+
+
 def _positive(name: str, value) -> Real:
-    value = _real(name, value)
-    if np.any(np.asarray(value) <= 0):
-        raise ValueError(f"{name}={_show(value)} must be > 0")
-    return value
+    return _scalar_or_array(real_array(name, value, lower=0.0, strict=True))
 
 
 def _nonnegative(name: str, value) -> Real:
-    value = _real(name, value)
-    if np.any(np.asarray(value) < 0):
-        raise ValueError(f"{name}={_show(value)} must be >= 0")
-    return value
+    return _scalar_or_array(real_array(name, value, lower=0.0))
 
 
-def _show(value: Real) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    bad = np.asarray(value).ravel()
-    return f"array(min={bad.min():.6g}, max={bad.max():.6g})"
+_show = show
 
 
 def _constants(alpha, L, sigma) -> tuple[Real, Real, Real]:

@@ -25,23 +25,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import real_array
+
 __all__ = ["weights", "displacement_variance", "path_length", "stays_surely", "exit_probability_bound"]
 
 
 def _array(name: str, value, *, positive: bool = False) -> np.ndarray:
-    if isinstance(value, bool):
-        raise TypeError(f"{name}={value!r} must be a real number, not a bool")
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name}={value!r} must be a real number or an array of them") from None
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name}={value!r} must be finite")
-    if positive and np.any(arr <= 0):
-        raise ValueError(f"{name}={value!r} must be > 0")
-    if not positive and np.any(arr < 0):
-        raise ValueError(f"{name}={value!r} must be >= 0")
-    return arr
+    return real_array(name, value, lower=0.0, strict=positive)
 
 
 def _step(eta) -> np.ndarray:
