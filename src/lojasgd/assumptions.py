@@ -34,7 +34,7 @@ from torch import Tensor
 from torch.func import jvp
 
 from . import theory
-from .landscapes import Landscape, as_theta
+from .landscapes import Landscape, as_point
 from .noise import Noise
 
 __all__ = [
@@ -71,11 +71,7 @@ class Estimate:
 
 
 def _ball_args(landscape: Landscape, theta0, r) -> tuple[Tensor, float]:
-    if not isinstance(landscape, Landscape):
-        raise TypeError(f"landscape must be a Landscape, got {type(landscape).__name__}")
-    t0 = as_theta(theta0, landscape.dim, name="theta0", dtype=torch.float64)
-    if t0.ndim != 1:
-        raise ValueError(f"theta0 must have shape ({landscape.dim},), got {tuple(t0.shape)}")
+    t0 = as_point(landscape, theta0)
     if isinstance(r, bool) or not isinstance(r, (int, float)) or not math.isfinite(r) or r <= 0:
         raise ValueError(f"r={r!r} must be a finite number > 0")
     return t0, float(r)

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from scipy.integrate import solve_ivp
 
-from .landscapes import Landscape, as_theta
+from .landscapes import Landscape, as_point
 
 __all__ = [
     "GradientFlow",
@@ -83,11 +83,7 @@ def gradient_flow(
     Returns:
         A :class:`GradientFlow`.
     """
-    if not isinstance(landscape, Landscape):
-        raise TypeError(f"landscape must be a Landscape, got {type(landscape).__name__}")
-    t0 = as_theta(theta0, landscape.dim, name="theta0", dtype=torch.float64)
-    if t0.ndim != 1:
-        raise ValueError(f"theta0 must have shape ({landscape.dim},), got {tuple(t0.shape)}")
+    t0 = as_point(landscape, theta0)
     if isinstance(t_end, bool) or not isinstance(t_end, (int, float)) or not math.isfinite(t_end) or t_end <= 0:
         raise ValueError(f"t_end={t_end!r} must be a finite number > 0")
     if isinstance(n_eval, bool) or not isinstance(n_eval, int) or n_eval < 2:

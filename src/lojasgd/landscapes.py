@@ -41,6 +41,7 @@ __all__ = [
     "TorchFiniteSum",
     "ModuleRegression",
     "as_theta",
+    "as_point",
 ]
 
 
@@ -58,6 +59,20 @@ def as_theta(theta, dim: int, *, name: str = "theta", dtype=None, device=None) -
     if not torch.isfinite(t).all():
         raise ValueError(f"{name} must be finite")
     return t
+
+
+def as_point(landscape: "Landscape", theta0, *, name: str = "theta0") -> Tensor:
+    """One parameter vector for ``landscape`` as a float64 tensor of shape ``(dim,)``.
+
+    Raises ``TypeError`` if ``landscape`` is not a :class:`Landscape` and ``ValueError``
+    naming ``name`` for a wrong shape or a non-finite entry.
+    """
+    if not isinstance(landscape, Landscape):
+        raise TypeError(f"landscape must be a Landscape, got {type(landscape).__name__}")
+    t0 = as_theta(theta0, landscape.dim, name=name, dtype=torch.float64)
+    if t0.ndim != 1:
+        raise ValueError(f"{name} must have shape ({landscape.dim},), got {tuple(t0.shape)}")
+    return t0
 
 
 class Landscape(ABC):
