@@ -7,19 +7,13 @@ import math
 import pytest
 import torch
 
-from lojasgd.landscapes import (
-    FiniteSum,
-    FlatValley,
-    Hyperbola,
-    LinearRegression,
-    ModuleRegression,
-    PlateauValley,
-    SquaredLossModel,
-    TanhNetwork,
-    TorchFiniteSum,
-    TorchLandscape,
-    as_theta,
-)
+from lojasgd.landscapes import FiniteSum, ModuleRegression, SquaredLossModel, TorchFiniteSum, TorchLandscape
+from lojasgd.validation import theta as as_theta
+from lojasgd.examples.valley import FlatValley
+from lojasgd.examples.hyperbola import Hyperbola
+from lojasgd.examples.linear import LinearRegression
+from lojasgd.examples.plateau import PlateauValley
+from lojasgd.examples.tanh_network import TanhNetwork
 
 torch.set_default_dtype(torch.float64)
 
@@ -95,7 +89,7 @@ def test_flat_valley_ratio_is_two():
     theta = torch.randn(50, 3, generator=torch.Generator().manual_seed(4))
     F, g = fv.value_and_grad(theta)
     torch.testing.assert_close((g**2).sum(-1) / F, torch.full((50,), 2.0))
-    with pytest.raises(ValueError, match="dim=1 must be >= 2"):
+    with pytest.raises(ValueError, match="dim=1 must be an integer >= 2"):
         FlatValley(dim=1)
 
 
@@ -122,7 +116,7 @@ def test_linear_regression_gram_alpha_and_shapes():
         LinearRegression(X, y[:3])
     with pytest.raises(ValueError, match="X must be a 2-d"):
         LinearRegression(X[0], y)
-    with pytest.raises(ValueError, match="y must be finite"):
+    with pytest.raises(ValueError, match="y=.* must be finite"):
         LinearRegression(X, torch.tensor([1.0, math.nan, 0.0, 0.0]))
 
 
@@ -203,18 +197,18 @@ def test_torch_wrappers():
     torch.testing.assert_close(fs.per_sample_grads(th), lr.per_sample_grads(th))
     with pytest.raises(TypeError, match="fn=3 must be callable"):
         TorchLandscape(3, dim=2)
-    with pytest.raises(ValueError, match="dim=0 must be a positive integer"):
+    with pytest.raises(ValueError, match="dim=0 must be an integer >= 1"):
         TorchLandscape(fn, dim=0)
     with pytest.raises(ValueError, match=r"data\[1\] must have first axis of length 5"):
         TorchFiniteSum(lambda t, x, yy: t.sum(), (X, y[:2]), dim=3)
 
 
 def test_as_theta_validation():
-    assert as_theta([1, 2], 2).dtype == torch.get_default_dtype()
+    assert as_theta("theta", [1, 2], 2).dtype == torch.float64
     with pytest.raises(ValueError, match=r"theta must have shape \(\.\.\., 3\)"):
-        as_theta([1.0, 2.0], 3)
-    with pytest.raises(ValueError, match="theta0 must be finite"):
-        as_theta([1.0, math.inf], 2, name="theta0")
+        as_theta("theta", [1.0, 2.0], 3)
+    with pytest.raises(ValueError, match=r"theta0=.* must be finite"):
+        as_theta("theta0", [1.0, math.inf], 2)
 
 
 @pytest.mark.parametrize("depth,b", [(2, 1), (3, 1), (3, 4), (4, 2)])

@@ -6,9 +6,11 @@ import math
 import pytest
 import torch
 
-from lojasgd.landscapes import FlatValley, Hyperbola, LinearRegression
-from lojasgd.noise import BoundedNoise, MiniBatch, MLNoise
-from lojasgd.onestep import direction_atoms, one_step
+from lojasgd.examples.valley import FlatValley
+from lojasgd.examples.hyperbola import Hyperbola
+from lojasgd.examples.linear import LinearRegression
+from lojasgd.noise import BoundedNoise, MLNoise, MiniBatch
+from lojasgd.sgd import direction_atoms, one_step
 
 torch.set_default_dtype(torch.float64)
 PTS = torch.tensor([[0.7, -0.2], [-1.3, 0.5], [0.05, 2.0]])

@@ -4,7 +4,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from lojasgd import phase
+from lojasgd.book import phase
 
 
 def test_cell_edges_linear_and_log():

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from lojasgd import rademacher as rd
-from lojasgd import sgd, theory
+from lojasgd import sgd
+from lojasgd.examples import valley
 
 RNG = np.random.default_rng(0)
 
@@ -49,7 +50,7 @@ def test_paley_zygmund_is_below_exact_tail(t):
 def test_paley_zygmund_matches_theory_module_and_vanishes_beyond_v():
     etas = sgd.robbins_monro(0.5, 1.0).values(300)
     for r in (0.2, 1.0, 1.2):
-        assert rd.paley_zygmund(r, 2.0 * etas) == pytest.approx(theory.bounded_noise_exit_lower_bound(r, 2.0, etas), rel=1e-12)
+        assert rd.paley_zygmund(r, 2.0 * etas) == pytest.approx(valley.paley_zygmund_exit_bound(r, 2.0, etas), rel=1e-12)
     v = rd.second_moment(2.0 * etas)
     assert rd.paley_zygmund(math.sqrt(v) * 1.000001, 2.0 * etas) == 0.0
     assert rd.paley_zygmund(math.sqrt(v) * 0.999, 2.0 * etas) > 0.0
@@ -143,7 +144,7 @@ def test_inversion_refuses_lattice_laws():
 def test_ml_weights_have_the_closed_form_variance():
     # constant step: sum_k eta^2 (sigma/2) x0^2 (1-eta)^{2k} = eta sigma x0^2 / (2 (2-eta))
     eta, sigma, x0 = 0.3, 2.5, 0.7
-    w = rd.flat_valley_weights(np.full(400, eta), sigma=sigma, x0=x0)
+    w = valley.series_weights(np.full(400, eta), sigma=sigma, x0=x0)
     assert rd.second_moment(w) == pytest.approx(eta * sigma * x0**2 / (2 * (2 - eta)), rel=1e-12)
     np.testing.assert_allclose(w[:3], eta * math.sqrt(sigma / 2) * x0 * (1 - eta) ** np.arange(3))
 
@@ -151,7 +152,7 @@ def test_ml_weights_have_the_closed_form_variance():
 def test_ml_weights_general_steps_variance_below_telescoping_bound():
     etas = sgd.robbins_monro(0.5, 1.0).values(5000)
     sigma, x0 = 2.0, 1.0
-    w = rd.flat_valley_weights(etas, sigma=sigma, x0=x0)
+    w = valley.series_weights(etas, sigma=sigma, x0=x0)
     eta_bar = etas.max()
     assert rd.second_moment(w) <= sigma / 2 * x0**2 * eta_bar / (2 - eta_bar)
     # every path has length |x0| sqrt(1 + sigma/2) (1 - prod(1 - eta_j)) -> |x0| sqrt(1 + sigma/2)
@@ -161,19 +162,19 @@ def test_ml_weights_general_steps_variance_below_telescoping_bound():
 
 def test_bounded_weights_and_exit_bounds():
     etas = sgd.robbins_monro(0.5, 1.0).values(400)
-    w = rd.flat_valley_weights(etas, s=2.0)
+    w = valley.series_weights(etas, s=2.0)
     np.testing.assert_allclose(w, 2.0 * etas)
-    lo, hi = rd.flat_valley_exit_bounds(1.1, 0.0, w, etas)
+    lo, hi = valley.law_exit_bounds(1.1, 0.0, w, etas)
     assert lo == pytest.approx(rd.abs_tail(1.1, w)) and hi == pytest.approx(min(1.0, 2 * lo))
-    lo2, hi2 = rd.flat_valley_exit_bounds(1.1, 0.5, w, etas)
+    lo2, hi2 = valley.law_exit_bounds(1.1, 0.5, w, etas)
     assert lo2 == pytest.approx(lo) and hi2 >= hi
     # machine-learning noise from x0 with |x0| sqrt(1 + sigma/2) <= r never moves far enough
-    wm = rd.flat_valley_weights(etas, sigma=2.0, x0=0.3)
-    assert rd.flat_valley_exit_bounds(1.1, 0.3, wm, etas) == (0.0, 0.0)
+    wm = valley.series_weights(etas, sigma=2.0, x0=0.3)
+    assert valley.law_exit_bounds(1.1, 0.3, wm, etas) == (0.0, 0.0)
 
 
 def test_validation():
-    with pytest.raises(ValueError, match="non-empty"):
+    with pytest.raises(ValueError, match="must not be empty"):
         rd.second_moment([])
     with pytest.raises(ValueError, match="finite"):
         rd.fourth_moment([1.0, np.nan])
@@ -188,15 +189,15 @@ def test_validation():
     with pytest.raises(ValueError, match="<= 24"):
         rd.enumerate_law(np.ones(25))
     with pytest.raises(ValueError, match="exactly one"):
-        rd.flat_valley_weights([0.1], s=1.0, sigma=1.0)
+        valley.series_weights([0.1], s=1.0, sigma=1.0)
     with pytest.raises(ValueError, match="s="):
-        rd.flat_valley_weights([0.1], s=-1.0)
-    with pytest.raises(ValueError, match="etas must be > 0"):
-        rd.flat_valley_weights([0.1, 0.0], s=1.0)
+        valley.series_weights([0.1], s=-1.0)
+    with pytest.raises(ValueError, match="etas=.* must be > 0"):
+        valley.series_weights([0.1, 0.0], s=1.0)
     with pytest.raises(ValueError, match=r"\|x0\| < r"):
-        rd.flat_valley_exit_bounds(1.0, 1.0, [0.1], [0.1])
+        valley.law_exit_bounds(1.0, 1.0, [0.1], [0.1])
     with pytest.raises(ValueError, match=r"\(0, 1\]"):
-        rd.flat_valley_exit_bounds(1.0, 0.0, [0.1], [1.5])
+        valley.law_exit_bounds(1.0, 0.0, [0.1], [1.5])
     with pytest.raises(ValueError, match="tol="):
         rd.inversion_cutoff([1.0, 0.5], tol=2.0)
     with pytest.raises(ValueError, match="cutoff="):

@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from lojasgd import landscapes, noise, sde, sgd
+from lojasgd import noise, sgd
+from lojasgd.examples import hyperbola, valley
 
 
 def test_one_step_increment_has_the_sde_drift_and_covariance():
-    hyp, th = landscapes.Hyperbola(), torch.tensor([1.5, 0.4])
+    hyp, th = hyperbola.Hyperbola(), torch.tensor([1.5, 0.4])
     eta, sigma, dt, M = 0.2, 3.0, 0.01, 40000
-    res = sde.euler_maruyama(hyp, th, eta=eta, sigma=sigma, dt=dt, t_max=dt, radius=10.0, n_traj=M, seed=1)
+    res = sgd.euler_maruyama(hyp, th, eta=eta, sigma=sigma, dt=dt, t_max=dt, r=10.0, n_traj=M, seed=1)
     inc = res.theta_final - th.numpy()
     F, g = hyp.value_and_grad(th)
     drift = -dt * g.numpy()
@@ -26,8 +27,8 @@ def test_one_step_increment_has_the_sde_drift_and_covariance():
 def test_second_moment_on_the_flat_valley_matches_the_scheme_and_the_sde():
     # x-coordinate: x_{j+1} = (1 - dt) x_j - sqrt(eta sigma x_j^2 dt / 2) z,  z ~ N(0, 1/2)
     eta, sigma, dt, T, x0, M = 0.1, 4.0, 0.05, 40, 0.8, 40000
-    res = sde.euler_maruyama(landscapes.FlatValley(), [x0, 0.0], eta=eta, sigma=sigma, dt=dt, t_max=T * dt,
-                             radius=10.0, n_traj=M, seed=2)
+    res = sgd.euler_maruyama(valley.FlatValley(), [x0, 0.0], eta=eta, sigma=sigma, dt=dt, t_max=T * dt,
+                             r=10.0, n_traj=M, seed=2)
     factor = (1 - dt) ** 2 + eta * sigma * dt / 4
     exact = x0**2 * factor**T
     x2 = res.theta_final[:, 0] ** 2
@@ -37,23 +38,23 @@ def test_second_moment_on_the_flat_valley_matches_the_scheme_and_the_sde():
 
 
 def test_zero_noise_is_gradient_descent_and_the_number_of_steps():
-    hyp, th = landscapes.Hyperbola(), [1.4, 0.9]
-    em = sde.euler_maruyama(hyp, th, eta=0.3, sigma=0.0, dt=0.01, t_max=20.0, radius=5.0, n_traj=2, seed=0)
-    gd = sgd.simulate(hyp, noise.MLNoise(0.0), th, eta=0.01, radius=5.0, steps=2000, n_traj=2, seed=5)
+    hyp, th = hyperbola.Hyperbola(), [1.4, 0.9]
+    em = sgd.euler_maruyama(hyp, th, eta=0.3, sigma=0.0, dt=0.01, t_max=20.0, r=5.0, n_traj=2, seed=0)
+    gd = sgd.simulate(hyp, noise.MLNoise(0.0), th, eta=0.01, r=5.0, steps=2000, n_traj=2, seed=5)
     assert em.steps_run == 2000  # ceil(20 / 0.01) despite 20 / 0.01 = 2000.0000000000002
     assert np.allclose(em.theta_final, gd.theta_final, rtol=0, atol=1e-14)
 
 
 def test_per_trajectory_eta_and_validation():
-    hyp = landscapes.Hyperbola()
+    hyp = hyperbola.Hyperbola()
     eta = torch.tensor([0.1, 0.2, 0.4])
-    res = sde.euler_maruyama(hyp, [1.2, 1.0], eta=eta, sigma=5.0, dt=0.05, t_max=1.0, radius=0.75, n_traj=3)
+    res = sgd.euler_maruyama(hyp, [1.2, 1.0], eta=eta, sigma=5.0, dt=0.05, t_max=1.0, r=0.75, n_traj=3)
     assert res.n_traj == 3
     with pytest.raises(ValueError, match="dt"):
-        sde.euler_maruyama(hyp, [1.2, 1.0], eta=0.1, sigma=1.0, dt=0.0, t_max=1.0, radius=1.0, n_traj=1)
+        sgd.euler_maruyama(hyp, [1.2, 1.0], eta=0.1, sigma=1.0, dt=0.0, t_max=1.0, r=1.0, n_traj=1)
     with pytest.raises(ValueError, match="t_max"):
-        sde.euler_maruyama(hyp, [1.2, 1.0], eta=0.1, sigma=1.0, dt=0.1, t_max=-1.0, radius=1.0, n_traj=1)
+        sgd.euler_maruyama(hyp, [1.2, 1.0], eta=0.1, sigma=1.0, dt=0.1, t_max=-1.0, r=1.0, n_traj=1)
     with pytest.raises(ValueError, match="eta"):
-        sde.euler_maruyama(hyp, [1.2, 1.0], eta=torch.tensor([0.1, -0.1]), sigma=1.0, dt=0.1, t_max=1.0, radius=1.0)
+        sgd.euler_maruyama(hyp, [1.2, 1.0], eta=torch.tensor([0.1, -0.1]), sigma=1.0, dt=0.1, t_max=1.0, r=1.0)
     with pytest.raises(ValueError, match="sigma"):
-        sde.euler_maruyama(hyp, [1.2, 1.0], eta=0.1, sigma=-1.0, dt=0.1, t_max=1.0, radius=1.0, n_traj=1)
+        sgd.euler_maruyama(hyp, [1.2, 1.0], eta=0.1, sigma=-1.0, dt=0.1, t_max=1.0, r=1.0, n_traj=1)

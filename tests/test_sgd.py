@@ -10,8 +10,10 @@ import torch
 from scipy import stats as sps
 
 from lojasgd import sgd
-from lojasgd.landscapes import FlatValley, Hyperbola, LinearRegression
-from lojasgd.noise import BoundedNoise, MiniBatch, MLNoise
+from lojasgd.examples.valley import FlatValley
+from lojasgd.examples.hyperbola import Hyperbola
+from lojasgd.examples.linear import LinearRegression
+from lojasgd.noise import BoundedNoise, MLNoise, MiniBatch
 from lojasgd.sgd import constant, robbins_monro, simulate, warmup
 from lojasgd.stats import wilson
 
@@ -71,7 +73,7 @@ def _loop_reference(land, noise, theta0, r, schedule, M, steps, seed, *, use_opt
 @pytest.mark.parametrize("name,land,noise,theta0,r,schedule", CASES, ids=[c[0] for c in CASES])
 def test_batched_equals_per_trajectory_loop(name, land, noise, theta0, r, schedule, use_optim):
     M, steps, seed = 6, 40, 11
-    res = simulate(land, noise, theta0, eta=schedule, radius=r, steps=steps, n_traj=M, seed=seed)
+    res = simulate(land, noise, theta0, eta=schedule, r=r, steps=steps, n_traj=M, seed=seed)
     exit_step, path, final = _loop_reference(land, noise, theta0, r, schedule, M, steps, seed, use_optim=use_optim)
     np.testing.assert_array_equal(res.exit_step, exit_step)
     np.testing.assert_allclose(res.path_length, path, rtol=1e-12, atol=1e-14)
@@ -80,7 +82,7 @@ def test_batched_equals_per_trajectory_loop(name, land, noise, theta0, r, schedu
 
 
 def test_same_seed_same_numbers_and_seed_matters():
-    kw = dict(eta=0.1, radius=0.5, steps=200, n_traj=256)
+    kw = dict(eta=0.1, r=0.5, steps=200, n_traj=256)
     a = simulate(Hyperbola(), MLNoise(4.0), [1.5, 1.0], seed=3, **kw)
     b = simulate(Hyperbola(), MLNoise(4.0), [1.5, 1.0], seed=3, **kw)
     c = simulate(Hyperbola(), MLNoise(4.0), [1.5, 1.0], seed=4, **kw)
@@ -92,7 +94,7 @@ def test_same_seed_same_numbers_and_seed_matters():
 def test_per_trajectory_steps_match_separate_gradient_descent_runs():
     etas = torch.tensor([0.05, 0.2, 0.4])
     starts = torch.tensor([[1.5, 1.0], [0.5, 2.5], [1.2, 1.2]])
-    res = simulate(Hyperbola(), MLNoise(0.0), starts, eta=etas, radius=10.0, steps=50, seed=0)
+    res = simulate(Hyperbola(), MLNoise(0.0), starts, eta=etas, r=10.0, steps=50, seed=0)
     for m in range(3):
         theta = starts[m].clone()
         for _ in range(50):
@@ -102,7 +104,7 @@ def test_per_trajectory_steps_match_separate_gradient_descent_runs():
 
 def test_records_and_traces_are_consistent():
     M, steps = 400, 120
-    res = simulate(Hyperbola(), MLNoise(6.0), [1.3, 1.0], eta=0.1, radius=0.2, steps=steps, n_traj=M, seed=5,
+    res = simulate(Hyperbola(), MLNoise(6.0), [1.3, 1.0], eta=0.1, r=0.2, steps=steps, n_traj=M, seed=5,
                    record_every=10, trace_every=20, trace_theta=True)
     rec = res.record
     assert rec.steps[0] == 0 and rec.steps[-1] == steps and len(rec.steps) == steps // 10 + 1
@@ -123,15 +125,15 @@ def test_records_and_traces_are_consistent():
 
 
 def test_early_stop_only_for_vanishing_noise():
-    res = simulate(FlatValley(), MLNoise(1.0), [0.0, 0.0], eta=0.5, radius=1.0, steps=10_000, n_traj=10, seed=0,
+    res = simulate(FlatValley(), MLNoise(1.0), [0.0, 0.0], eta=0.5, r=1.0, steps=10_000, n_traj=10, seed=0,
                    stop_tol=0.0, check_every=25)
     assert res.steps_run == 25 and np.all(res.theta_final == 0)
     with pytest.raises(ValueError, match="stop_tol needs noise that vanishes at the minimum"):
-        simulate(FlatValley(), BoundedNoise(1.0), [0.0, 0.0], eta=0.5, radius=1.0, steps=10, n_traj=2, stop_tol=0.0)
+        simulate(FlatValley(), BoundedNoise(1.0), [0.0, 0.0], eta=0.5, r=1.0, steps=10, n_traj=2, stop_tol=0.0)
 
 
 def test_trajectories_continue_after_exit_when_asked():
-    kw = dict(eta=robbins_monro(0.5, 1.0), radius=0.05, steps=300, n_traj=200, seed=1)
+    kw = dict(eta=robbins_monro(0.5, 1.0), r=0.05, steps=300, n_traj=200, seed=1)
     stop = simulate(FlatValley(), BoundedNoise(1.0, direction=[0.0, 1.0]), [0.0, 0.0], **kw)
     go = simulate(FlatValley(), BoundedNoise(1.0, direction=[0.0, 1.0]), [0.0, 0.0], stop_on_exit=False, **kw)
     np.testing.assert_array_equal(stop.exit_step, go.exit_step)
@@ -149,7 +151,7 @@ def test_schedules():
     assert w(0) == pytest.approx(0.01) and w(5) == pytest.approx(0.055) and w(10) == w(500) == 0.1
     with pytest.raises(ValueError, match=r"p=0.5 must lie in \(1/2, 1\]"):
         robbins_monro(0.5, 0.5)
-    with pytest.raises(ValueError, match="eta=-1 must be a finite number > 0"):
+    with pytest.raises(ValueError, match="eta=-1 must be > 0"):
         constant(-1)
     with pytest.raises(ValueError, match="warmup_steps=0"):
         warmup(0.1, 0)
@@ -158,13 +160,13 @@ def test_schedules():
 @pytest.mark.parametrize(
     "kwargs,exc,match",
     [
-        (dict(theta0=[1.0, 2.0, 3.0]), ValueError, r"theta0 must have shape \(\.\.\., 2\)"),
-        (dict(theta0=[1.0, math.nan]), ValueError, "theta0 must be finite"),
-        (dict(radius=0.0), ValueError, "radius=0 must be > 0"),
-        (dict(radius=torch.ones(3)), ValueError, r"radius must be a number or have shape \(4,\)"),
+        (dict(theta0=[1.0, 2.0, 3.0]), ValueError, r"theta0 must have shape \(2,\) or \(M, 2\)"),
+        (dict(theta0=[1.0, math.nan]), ValueError, "theta0=.* must be finite"),
+        (dict(r=0.0), ValueError, "r=0 must be > 0"),
+        (dict(r=torch.ones(3)), ValueError, r"r must be a number or have shape \(4,\)"),
         (dict(eta=-0.1), ValueError, "eta=-0.1 must be > 0"),
         (dict(eta=torch.tensor([0.1, 0.1])), ValueError, r"eta must be a number or have shape \(4,\)"),
-        (dict(eta=torch.full((4,), 0.1, device="meta")), ValueError, "eta is on meta but device=cpu"),
+        (dict(eta=torch.full((4,), 0.1, device="meta")), ValueError, "eta is a tensor on the meta device"),
         (dict(theta0=torch.zeros(2, device="meta")), ValueError, "theta0 is on meta but device=cpu"),
         (dict(steps=0), ValueError, "steps=0 must be an integer >= 1"),
         (dict(n_traj=None), ValueError, r"n_traj is required when theta0 has shape \(n,\)"),
@@ -175,7 +177,7 @@ def test_schedules():
     ],
 )
 def test_simulate_errors(kwargs, exc, match):
-    args = dict(landscape=Hyperbola(), noise=MLNoise(1.0), theta0=[1.0, 1.0], eta=0.1, radius=0.5, steps=5, n_traj=4)
+    args = dict(landscape=Hyperbola(), noise=MLNoise(1.0), theta0=[1.0, 1.0], eta=0.1, r=0.5, steps=5, n_traj=4)
     args.update(kwargs)
     land, noise, theta0 = args.pop("landscape"), args.pop("noise"), args.pop("theta0")
     with pytest.raises(exc, match=match):
@@ -198,7 +200,7 @@ def test_example_4_2_exact_law(device):
     P(|y_∞−y₀| > r) and 2P(|y_∞−y₀| > √(r²−x₀²)) (Lévy's maximal inequality, with |x_k−x₀| ≤ |x₀|).
     """
     eta, sigma, x0, r, M = 0.5, 5.0, 0.5, 0.65, 40_000
-    res = simulate(FlatValley(), MLNoise(sigma, direction=[0.0, 1.0]), [x0, 0.0], eta=eta, radius=r, steps=60,
+    res = simulate(FlatValley(), MLNoise(sigma, direction=[0.0, 1.0]), [x0, 0.0], eta=eta, r=r, steps=60,
                    n_traj=M, seed=42, stop_on_exit=False, device=device)
     y = res.theta_final[:, 1]
     a0 = eta * math.sqrt(sigma / 2) * x0
@@ -217,9 +219,81 @@ def test_example_4_2_exact_law(device):
 
 
 def test_result_summary_properties():
-    res = simulate(FlatValley(), BoundedNoise(1.0, direction=[0.0, 1.0]), [0.0, 0.0], eta=0.5, radius=0.4,
+    res = simulate(FlatValley(), BoundedNoise(1.0, direction=[0.0, 1.0]), [0.0, 0.0], eta=0.5, r=0.4,
                    steps=3, n_traj=50, seed=0)
     assert res.n_traj == 50 and res.n_exits == int((res.exit_step >= 0).sum())
     assert res.exit_frequency == res.n_exits / 50
     assert "BoundedNoise" in res.meta["noise"] and res.meta["seed"] == 0
     assert isinstance(sgd.SGDResult, type)
+
+
+# ----------------------------------------------------------------- no silent wrong numbers
+class _Blowup(Hyperbola):
+    """The hyperbola whose gradient is NaN once |a| > 1.5 (a stand-in for an overflowing model)."""
+
+    def grad(self, theta):
+        g = super().grad(theta)
+        return torch.where((theta[..., :1].abs() > 1.5), torch.full_like(g, float("nan")), g)
+
+    def value_and_grad(self, theta):
+        return self.loss(theta), self.grad(theta)
+
+
+def test_diverged_trajectories_are_reported_never_counted_as_staying():
+    # gradient descent with a huge step from (1.2, 1.0) overshoots beyond |a| > 1.5 at once
+    res = simulate(_Blowup(), MLNoise(0.0), [1.2, 1.0], eta=5.0, r=100.0, steps=5, n_traj=3)
+    assert res.diverged.all() and res.exited.all() and res.n_diverged == 3
+    # plain gradient descent: the first step whose gradient is evaluated at |a| > 1.5 is the diverging one
+    th, k_bad = np.array([1.2, 1.0]), None
+    for k in range(5):
+        if abs(th[0]) > 1.5:
+            k_bad = k + 1
+            break
+        th = th - 5.0 * (th[0] * th[1] - 1) * th[::-1]
+    assert k_bad is not None
+    np.testing.assert_array_equal(res.exit_step, k_bad)
+    assert np.isfinite(res.theta_final).all() and np.isfinite(res.loss_final).all()
+    assert np.isfinite(res.path_length).all() and np.isfinite(res.max_distance).all()
+    # a trajectory that stays finite is not flagged
+    ok = simulate(_Blowup(), MLNoise(0.0), [1.2, 1.0], eta=0.01, r=100.0, steps=5, n_traj=2)
+    assert not ok.diverged.any() and not ok.exited.any()
+
+
+def test_overflowing_loss_is_diverged_too():
+    # F = (ab - 1)^2 / 2 overflows to inf at |theta| ~ 1e160 while theta is finite
+    res = simulate(Hyperbola(), MLNoise(0.0), [1e160, 1e160], eta=1e-30, r=1.0, steps=1, n_traj=2)
+    assert res.diverged.all() and res.exited.all()
+
+
+def test_frozen_trajectory_keeps_its_exit_point_exactly():
+    # exits at step 1; afterwards the gradient at the frozen point is huge but the point must not move
+    theta0 = torch.tensor([[1.2, 1.0]])
+    res = simulate(Hyperbola(), MLNoise(0.0), theta0, eta=2.0, r=0.1, steps=4)
+    assert res.exit_step[0] == 1
+    one = simulate(Hyperbola(), MLNoise(0.0), theta0, eta=2.0, r=0.1, steps=1)
+    np.testing.assert_array_equal(res.theta_final, one.theta_final)
+    assert np.isfinite(res.theta_final).all() and np.isfinite(res.loss_final).all()
+    np.testing.assert_array_equal(res.path_length, one.path_length)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 0.0, float("nan"), float("inf"), 0.5, "x"])
+def test_bad_schedule_value_stops_the_run_naming_k(bad):
+    sched = sgd.Schedule(lambda k: 0.1 if k < 3 else bad, "broken", 0.1)
+    with pytest.raises(ValueError, match=r"k=3"):
+        simulate(Hyperbola(), MLNoise(1.0), [1.2, 1.0], eta=sched, r=0.5, steps=6, n_traj=2)
+
+
+def test_schedule_values_are_checked_too():
+    with pytest.raises(ValueError, match="k=1"):
+        sgd.Schedule(lambda k: [0.1, -1.0][k], "bad", 0.1).values(2)
+    with pytest.raises(ValueError, match="sup"):
+        sgd.Schedule(lambda k: 0.1, "bad", -1.0)
+
+
+def test_trace_that_cannot_fit_is_refused_before_allocation():
+    with pytest.raises(ValueError, match=r"MiB .* more than max_trace_bytes"):
+        simulate(Hyperbola(), MLNoise(1.0), [1.2, 1.0], eta=0.1, r=0.5, steps=10**6, n_traj=10**4,
+                 trace_every=1, trace_theta=True)
+    res = simulate(Hyperbola(), MLNoise(1.0), [1.2, 1.0], eta=0.1, r=0.5, steps=4, n_traj=2, trace_every=1,
+                   max_trace_bytes=10**6)
+    assert res.loss_trace.shape == (2, 5)

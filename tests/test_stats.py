@@ -46,11 +46,11 @@ def test_consistency_helpers():
 @pytest.mark.parametrize(
     "args,exc,match",
     [
-        ((5, 0), ValueError, "n=0 must be >= 1"),
+        ((5, 0), ValueError, "n=0 must be an integer >= 1"),
         ((11, 10), ValueError, "k=11 must satisfy 0 <= k <= n=10"),
         ((-1, 10), ValueError, "k=-1"),
         ((1.5, 10), TypeError, "k=1.5 must be an integer"),
-        ((1, 10, 1.0), ValueError, r"level=1.0 must lie in \(0, 1\)"),
+        ((1, 10, 1.0), ValueError, r"level=1 must lie in \(0, 1\)"),
     ],
 )
 def test_errors(args, exc, match):

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from lojasgd import landscapes, noise, sgd, stats
+from lojasgd import noise, sgd, stats
+from lojasgd.examples import hyperbola
 from lojasgd.sweeps import Grid
 
 
@@ -44,10 +45,10 @@ def test_intervals_match_stats():
 def test_a_sweep_in_one_run_equals_the_cells_run_separately():
     # with sigma = 0 (gradient descent) every trajectory is deterministic, so cell by cell they must agree
     g = Grid(2, eta=[0.1, 0.3], sigma=[0.0])
-    res = sgd.simulate(landscapes.Hyperbola(), noise.MLNoise(g.column("sigma")), [1.5, 1.0], eta=g.column("eta"),
-                       radius=5.0, steps=50, n_traj=g.n_traj, seed=0)
+    res = sgd.simulate(hyperbola.Hyperbola(), noise.MLNoise(g.column("sigma")), [1.5, 1.0], eta=g.column("eta"),
+                       r=5.0, steps=50, n_traj=g.n_traj, seed=0)
     for k, eta in enumerate(g.axes["eta"]):
-        one = sgd.simulate(landscapes.Hyperbola(), noise.MLNoise(0.0), [1.5, 1.0], eta=float(eta), radius=5.0,
+        one = sgd.simulate(hyperbola.Hyperbola(), noise.MLNoise(0.0), [1.5, 1.0], eta=float(eta), r=5.0,
                            steps=50, n_traj=1, seed=0)
         assert np.allclose(g.per_cell(res.theta_final)[k, 0], one.theta_final[0], atol=1e-14)
 

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lojasgd import theory
+from lojasgd.examples import valley
 
 # ---------------------------------------------------------------- symbolic reference
 a, Ls, s, e, F0s, rs = sp.symbols("alpha L sigma eta F0 r", positive=True)
@@ -66,10 +67,10 @@ def test_exit_bound_is_capped_and_vectorised():
     eta = 0.1
     Kv = theory.path_constant(eta, alpha, L, sigma)
     F0 = np.array([0.0, 1e-4, 1e-2, 10.0])
-    got = theory.exit_probability_bound(F0, r, eta, alpha, L, sigma)
+    got = theory.markov_exit_bound(F0, r, eta, alpha, L, sigma)
     np.testing.assert_allclose(got, np.minimum(1, Kv * np.sqrt(F0) / r), rtol=1e-14)
     assert got[0] == 0.0 and got[-1] == 1.0
-    assert isinstance(theory.exit_probability_bound(1e-4, r, eta, alpha, L, sigma), float)
+    assert isinstance(theory.markov_exit_bound(1e-4, r, eta, alpha, L, sigma), float)
 
 
 def test_chatterjee_and_gd_conditions():
@@ -97,16 +98,16 @@ def test_bounded_noise_bound_formula_and_fourth_moment():
     sums = np.array([np.dot(w, sg) for sg in itertools.product([-1, 1], repeat=len(w))])
     v = float(np.mean(sums**2))
     m4 = float(np.mean(sums**4))
-    assert v == pytest.approx(theory.bounded_noise_variance(s_, etas), rel=1e-13)
+    assert v == pytest.approx(valley.bounded_noise_variance(s_, etas), rel=1e-13)
     assert m4 == pytest.approx(3 * v**2 - 2 * s_**4 * np.sum(etas**4), rel=1e-13)
     r = 0.2
     expected = (1 - r**2 / v) ** 2 * v**2 / m4
-    assert theory.bounded_noise_exit_lower_bound(r, s_, etas) == pytest.approx(expected, rel=1e-13)
+    assert valley.paley_zygmund_exit_bound(r, s_, etas) == pytest.approx(expected, rel=1e-13)
     assert expected >= (1 - r**2 / v) ** 2 / 3
     # and it is a true lower bound for P(|S| > r) here
     assert np.mean(np.abs(sums) > r) >= expected
-    assert theory.bounded_noise_exit_lower_bound(math.sqrt(v) * (1 + 1e-12), s_, etas) == 0.0
-    assert theory.bounded_noise_exit_lower_bound(10.0, s_, etas) == 0.0
+    assert valley.paley_zygmund_exit_bound(math.sqrt(v) * (1 + 1e-12), s_, etas) == 0.0
+    assert valley.paley_zygmund_exit_bound(10.0, s_, etas) == 0.0
 
 
 # ---------------------------------------------------------------- error contract
@@ -122,13 +123,13 @@ def test_bounded_noise_bound_formula_and_fourth_moment():
         (lambda: theory.contraction_factor(0.0, 1.0, 1.0, 1.0), "eta=0 must be > 0"),
         (lambda: theory.contraction_factor(1.0, 1.0, 1.0, 1.0), r"eta=1 must be below eta_max=1 = 2\*alpha/\(L\*\(alpha\+sigma\)\)"),
         (lambda: theory.path_constant(0.3, 1.0, 1.0, 10.0), "must be below eta_max=0.181818"),
-        (lambda: theory.exit_probability_bound(-1.0, 1.0, 0.1, 1.0, 1.0, 1.0), "F0=-1 must be >= 0"),
-        (lambda: theory.exit_probability_bound(1.0, 0.0, 0.1, 1.0, 1.0, 1.0), "r=0 must be > 0"),
+        (lambda: theory.markov_exit_bound(-1.0, 1.0, 0.1, 1.0, 1.0, 1.0), "F0=-1 must be >= 0"),
+        (lambda: theory.markov_exit_bound(1.0, 0.0, 0.1, 1.0, 1.0, 1.0), "r=0 must be > 0"),
         (lambda: theory.chatterjee_condition(1.0, -1.0, 1.0), "r=-1 must be > 0"),
-        (lambda: theory.bounded_noise_exit_lower_bound(1.0, 0.0, [0.1]), "s=0 must be > 0"),
-        (lambda: theory.bounded_noise_exit_lower_bound(1.0, 1.0, []), "etas must be a non-empty"),
-        (lambda: theory.bounded_noise_exit_lower_bound(1.0, 1.0, [0.1, -0.1]), "etas must be > 0"),
-        (lambda: theory.bounded_noise_exit_lower_bound(1.0, 1.0, [0.1, math.nan]), "etas must be finite"),
+        (lambda: valley.paley_zygmund_exit_bound(1.0, 0.0, [0.1]), "s=0 must be > 0"),
+        (lambda: valley.paley_zygmund_exit_bound(1.0, 1.0, []), "etas must not be empty"),
+        (lambda: valley.paley_zygmund_exit_bound(1.0, 1.0, [0.1, -0.1]), "etas=.* must be > 0"),
+        (lambda: valley.paley_zygmund_exit_bound(1.0, 1.0, [0.1, math.nan]), "etas=.* must be finite"),
     ],
 )
 def test_errors_name_the_argument(call, match):

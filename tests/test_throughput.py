@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from lojasgd import throughput
+from lojasgd.book import throughput
 
 REC = {"device": "cpu", "device_name": "test cpu", "landscape": "hyperbola", "dtype": "float64", "M": 1000,
        "steps": 200, "batched_traj_steps_per_s": 5.0e6, "loop_traj_steps_per_s": 2.0e4, "ratio": 250.0}

@@ -6,19 +6,20 @@ import math
 import numpy as np
 import pytest
 
-from lojasgd import landscapes, noise, sgd, stats, theory, valley
+from lojasgd import noise, sgd, stats, theory
+from lojasgd.examples import valley
 
 
 def _run(F0, eta, sigma, r, M=400, steps=800, seed=0, trace=False):
     x0 = math.sqrt(2 * F0)
-    return sgd.simulate(landscapes.FlatValley(), noise.MLNoise(sigma, direction=[0.0, 1.0]), [x0, 0.3],
-                        eta=eta, radius=r, steps=steps, n_traj=M, seed=seed, stop_on_exit=False,
+    return sgd.simulate(valley.FlatValley(), noise.MLNoise(sigma, direction=[0.0, 1.0]), [x0, 0.3],
+                        eta=eta, r=r, steps=steps, n_traj=M, seed=seed, stop_on_exit=False,
                         trace_every=1 if trace else None, trace_theta=trace)
 
 
 def test_weights_sum_to_variance_and_range():
     F0, eta, sigma = 0.3, 0.2, 5.0
-    a = valley.weights(F0, eta, sigma, 400)
+    a = valley.ml_weights(F0, eta, sigma, 400)
     assert a[0] == pytest.approx(eta * math.sqrt(sigma * F0))
     assert np.allclose(a[1:] / a[:-1], 1 - eta)
     assert np.sum(a**2) == pytest.approx(valley.displacement_variance(F0, eta, sigma), rel=1e-12)
@@ -32,7 +33,7 @@ def test_simulated_coordinates_follow_the_closed_form():
     k = np.arange(th.shape[1])
     assert np.allclose(th[:, :, 0], (1 - eta) ** k * math.sqrt(2 * F0), rtol=0, atol=1e-14)
     incr = -np.diff(th[:, :, 1], axis=1)  # a_j xi_j
-    a = valley.weights(F0, eta, sigma, th.shape[1] - 1)
+    a = valley.ml_weights(F0, eta, sigma, th.shape[1] - 1)
     assert np.allclose(np.abs(incr), a, rtol=1e-12, atol=0)
 
 
@@ -53,17 +54,17 @@ def test_no_exit_on_the_sure_boundary_and_sure_exit_beyond_x0():
     sigma, r = 4.0, 1.0
     F0 = r**2 / (2 + sigma)  # (2 + sigma) F0 = r^2 exactly
     assert valley.stays_surely(F0, r, sigma)
-    assert valley.exit_probability_bound(F0, r, 0.3, sigma) == 0.0
+    assert valley.ville_exit_bound(F0, r, 0.3, sigma) == 0.0
     assert _run(F0, 0.3, sigma, r, M=2000, steps=200).n_exits == 0
     F0 = 0.6  # 2 F0 > r^2: x alone leaves
-    assert valley.exit_probability_bound(F0, r, 0.3, sigma) == 1.0
+    assert valley.ville_exit_bound(F0, r, 0.3, sigma) == 1.0
     assert _run(F0, 0.3, sigma, r, M=200, steps=200).n_exits == 200
 
 
 def test_bound_dominates_the_exact_maximal_probability_of_a_truncated_sum():
     # all 2^n sign patterns: P(max_k |S_k| > t) exactly for the first n weights
     F0, eta, sigma, n = 0.3, 0.3, 8.0, 14
-    a = valley.weights(F0, eta, sigma, n)
+    a = valley.ml_weights(F0, eta, sigma, n)
     signs = np.array(list(itertools.product([-1.0, 1.0], repeat=n)))
     running = np.abs(np.cumsum(signs * a, axis=1)).max(axis=1)
     v = valley.displacement_variance(F0, eta, sigma)
@@ -71,13 +72,13 @@ def test_bound_dominates_the_exact_maximal_probability_of_a_truncated_sum():
         exact = np.mean(running > t)
         assert exact <= 2 * math.exp(-t**2 / (2 * v)) + 1e-15
     r = math.sqrt(2 * F0 + 0.7**2)
-    assert np.mean(running > 0.7) <= valley.exit_probability_bound(F0, r, eta, sigma)
+    assert np.mean(running > 0.7) <= valley.ville_exit_bound(F0, r, eta, sigma)
 
 
 def test_bound_is_consistent_with_simulation():
     F0, eta, sigma, r = 0.3, 0.1, 8.0, 1.0
     res = _run(F0, eta, sigma, r, M=1000, steps=300, seed=3)
-    bound = valley.exit_probability_bound(F0, r, eta, sigma)
+    bound = valley.ville_exit_bound(F0, r, eta, sigma)
     assert 0 < bound < 1
     iv = stats.wilson(res.n_exits, res.n_traj)
     assert stats.consistent_with_upper_bound(iv, bound)
@@ -85,15 +86,15 @@ def test_bound_is_consistent_with_simulation():
 
 
 def test_vectorised_bound_and_validation():
-    out = valley.exit_probability_bound(np.array([0.05, 0.3, 0.6]), 1.0, 0.1, 8.0)
+    out = valley.ville_exit_bound(np.array([0.05, 0.3, 0.6]), 1.0, 0.1, 8.0)
     assert out.shape == (3,) and out[0] == 0 and 0 < out[1] < 1 and out[2] == 1
     with pytest.raises(ValueError, match="eta"):
-        valley.exit_probability_bound(0.1, 1.0, 1.5, 1.0)
+        valley.ville_exit_bound(0.1, 1.0, 1.5, 1.0)
     with pytest.raises(ValueError, match="F0"):
         valley.path_length(-0.1, 1.0)
     with pytest.raises(ValueError, match="r="):
         valley.stays_surely(0.1, 0.0, 1.0)
     with pytest.raises(ValueError, match="n="):
-        valley.weights(0.1, 0.1, 1.0, 0)
+        valley.ml_weights(0.1, 0.1, 1.0, 0)
     with pytest.raises(TypeError):
         valley.path_length(True, 1.0)

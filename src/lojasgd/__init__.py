@@ -1,22 +1,84 @@
-"""lojasgd: the executable companion to An & Lu (2025), *Convergence of SGD under a local
+r"""lojasgd: the executable companion to An & Lu (2025), *Convergence of SGD under a local
 Łojasiewicz condition for deep neural networks*.
 
-Modules, one idea each:
+The layout, by idea:
 
-* :mod:`lojasgd.landscapes` — loss landscapes F with batched loss, gradient and
-  Hessian-vector products; finite sums with mini-batch gradients; wrappers for your own loss.
-* :mod:`lojasgd.noise` — stochastic-gradient models: machine-learning noise, bounded noise,
-  mini-batches.
-* :mod:`lojasgd.assumptions` — estimators of α, L, σ, G on a ball and a check of Theorem 3.1's
-  hypotheses.
-* :mod:`lojasgd.theory` — the constants of Theorems 3.1 and 4.1.
-* :mod:`lojasgd.sgd` — many independent SGD trajectories as one tensor program.
-* :mod:`lojasgd.stats` — Wilson and Clopper–Pearson intervals.
-* :mod:`lojasgd.plotting` — the book's figure style.
+* the library —
+  :mod:`lojasgd.landscapes` (the base classes and wrappers for your own loss:
+  :class:`~lojasgd.landscapes.TorchLandscape`, :class:`~lojasgd.landscapes.TorchFiniteSum`,
+  :class:`~lojasgd.landscapes.ModuleRegression`),
+  :mod:`lojasgd.noise` (machine-learning noise, bounded noise, mini-batches),
+  :mod:`lojasgd.sgd` (:func:`~lojasgd.sgd.simulate`, schedules, one-step expectations, the small-step SDE,
+  gradient flow),
+  :mod:`lojasgd.estimate` (α, L, σ, G on a ball, :func:`~lojasgd.estimate.check_assumptions`, ball infima and
+  certified circle maxima),
+  :mod:`lojasgd.theory` (the constants and bounds of Theorem 3.1, Corollary 3.5, Proposition 3.7),
+  :mod:`lojasgd.stats` (Wilson and Clopper–Pearson intervals),
+  :mod:`lojasgd.rademacher` (laws of random signed series),
+  :mod:`lojasgd.sweeps` (parameter grids and exit sweeps as one batched run),
+  :mod:`lojasgd.validation` (the one place where arguments are checked);
+* the worked examples — :mod:`lojasgd.examples` (``hyperbola``, ``valley``, ``plateau``,
+  ``linear``, ``tanh_network``), each landscape with every exact or certified result about it;
+* the book's presentation helpers — :mod:`lojasgd.book` (figure style, phase diagrams,
+  throughput tables).
+
+``import lojasgd`` gives the names a user needs: ``lojasgd.simulate``, the schedules, the
+landscapes and wrappers, the noise models, ``lojasgd.check_assumptions`` and the interval
+helpers.
 """
 
-from . import assumptions, landscapes, noise, plotting, sgd, stats, theory
+from importlib.metadata import PackageNotFoundError, version
 
-__version__ = "0.1.0"
+from . import estimate, examples, landscapes, noise, rademacher, sgd, stats, sweeps, theory, validation
+from .estimate import AssumptionReport, Estimate, check_assumptions
+from .landscapes import FiniteSum, Landscape, ModuleRegression, SquaredLossModel, TorchFiniteSum, TorchLandscape
+from .noise import BoundedNoise, MiniBatch, MLNoise, Noise
+from .sgd import Schedule, SGDResult, constant, robbins_monro, simulate, warmup
+from .stats import Interval, clopper_pearson, wilson
 
-__all__ = ["assumptions", "landscapes", "noise", "plotting", "sgd", "stats", "theory", "__version__"]
+try:
+    __version__ = version("lojasgd")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
+
+__all__ = [
+    # modules
+    "estimate",
+    "examples",
+    "landscapes",
+    "noise",
+    "rademacher",
+    "sgd",
+    "stats",
+    "sweeps",
+    "theory",
+    "validation",
+    # simulation
+    "simulate",
+    "SGDResult",
+    "Schedule",
+    "constant",
+    "robbins_monro",
+    "warmup",
+    # landscapes
+    "Landscape",
+    "FiniteSum",
+    "SquaredLossModel",
+    "TorchLandscape",
+    "TorchFiniteSum",
+    "ModuleRegression",
+    # noise
+    "Noise",
+    "MLNoise",
+    "BoundedNoise",
+    "MiniBatch",
+    # assumptions
+    "check_assumptions",
+    "AssumptionReport",
+    "Estimate",
+    # intervals
+    "Interval",
+    "wilson",
+    "clopper_pearson",
+    "__version__",
+]

@@ -16,7 +16,7 @@ The models:
 
 Directions ξ: ``"rademacher"`` (coordinates ±1/√n), ``"sphere"`` (uniform on the unit
 sphere), ``"gaussian"`` (N(0, I/n), unbounded), or a fixed unit vector e (ξ = ±e with
-equal probability). All but ``"gaussian"`` have |ξ| = 1 surely.
+equal probability). All but ``"gaussian"`` have :math:`|\xi| = 1` surely.
 """
 
 from __future__ import annotations
@@ -28,9 +28,19 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from . import validation
 from .landscapes import FiniteSum, Landscape
 
-__all__ = ["Noise", "MLNoise", "BoundedNoise", "MiniBatch", "draw_directions", "DIRECTIONS"]
+__all__ = [
+    "Noise",
+    "AdditiveNoise",
+    "MLNoise",
+    "BoundedNoise",
+    "MiniBatch",
+    "minibatch_variance_factor",
+    "draw_directions",
+    "DIRECTIONS",
+]
 
 DIRECTIONS = ("rademacher", "sphere", "gaussian")
 Direction = str | Sequence[float] | Tensor
@@ -38,14 +48,10 @@ Direction = str | Sequence[float] | Tensor
 
 def _check_direction(direction: Direction) -> str | Tensor:
     if isinstance(direction, str):
-        if direction not in DIRECTIONS:
-            raise ValueError(f"direction={direction!r} must be one of {DIRECTIONS} or a unit vector")
-        return direction
-    e = torch.as_tensor(direction, dtype=torch.float64)
-    if e.ndim != 1 or e.numel() == 0:
-        raise ValueError(f"direction must be a 1-d unit vector, got shape {tuple(e.shape)}")
-    if not torch.isfinite(e).all() or abs(float(e.norm()) - 1) > 1e-9:
-        raise ValueError(f"direction={e.tolist()} must be a finite unit vector (|e| = 1)")
+        return validation.choice("direction", direction, DIRECTIONS)
+    e = torch.as_tensor(validation.real_array("direction", direction, ndim=1, nonempty=True))
+    if abs(float(e.norm()) - 1) > 1e-9:
+        raise ValueError(f"direction={e.tolist()} must be a unit vector (|e| = 1), got |e| = {float(e.norm()):.6g}")
     return e
 
 
@@ -76,31 +82,26 @@ def _direction_bound(direction: str | Tensor) -> float:
     return math.inf if isinstance(direction, str) and direction == "gaussian" else 1.0
 
 
-def _scale(name: str, value, *, allow_zero: bool = True) -> float | Tensor:
-    """A non-negative scalar or a 1-d tensor of per-trajectory values."""
-    if isinstance(value, bool):
-        raise TypeError(f"{name}={value!r} must be a number or a 1-d tensor")
-    if isinstance(value, (int, float)):
-        value = float(value)
-        ok = math.isfinite(value) and (value >= 0 if allow_zero else value > 0)
-        if not ok:
-            raise ValueError(f"{name}={value} must be finite and {'>= 0' if allow_zero else '> 0'}")
-        return value
-    t = torch.as_tensor(value)
-    if t.ndim != 1 or not t.is_floating_point():
-        raise ValueError(f"{name} must be a number or a 1-d float tensor (one per trajectory)")
-    if not torch.isfinite(t).all() or (t < 0).any() or (not allow_zero and (t == 0).any()):
-        raise ValueError(f"{name} must be finite and {'>= 0' if allow_zero else '> 0'} entrywise")
-    return t
+def _scale(name: str, value) -> float | Tensor:
+    """A number >= 0 (any real type) as a float, or one number >= 0 per trajectory as a 1-d float64 tensor."""
+    arr = validation.real_array(name, value, lower=0.0)
+    if arr.ndim == 0:
+        return float(arr)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a number or a non-empty 1-d array (one per trajectory), got shape {arr.shape}")
+    return torch.as_tensor(arr)
 
 
-def _col(scale: float | Tensor, like: Tensor) -> float | Tensor:
-    """A per-trajectory scale as a column broadcasting against ``like`` of shape (M, n)."""
+def _per_row(scale: float | Tensor, like: Tensor) -> float | Tensor:
+    """A per-trajectory scale broadcasting against ``like`` of shape (M,) (a float passes through)."""
     if isinstance(scale, float):
         return scale
-    if scale.shape[0] != like.shape[0]:
-        raise ValueError(f"a per-trajectory scale has {scale.shape[0]} entries but there are {like.shape[0]} trajectories")
-    return scale.to(device=like.device, dtype=like.dtype).unsqueeze(-1)
+    if like.ndim == 0 or scale.shape[0] != like.shape[0]:
+        raise ValueError(
+            f"a per-trajectory noise scale has {scale.shape[0]} entries but theta has shape {tuple(like.shape)} "
+            f"(expected {scale.shape[0]} rows)"
+        )
+    return scale.to(device=like.device, dtype=like.dtype).reshape(scale.shape[0], *([1] * (like.ndim - 1)))
 
 
 class Noise(ABC):
@@ -134,14 +135,43 @@ class Noise(ABC):
         """
 
 
-class MLNoise(Noise):
+class AdditiveNoise(Noise):
+    r"""Additive noise :math:`g(\theta;\xi) = \nabla F(\theta) + a(\theta)\,\xi` with a random direction ξ.
+
+    With :math:`\mathbb E\xi = 0` and :math:`\mathbb E|\xi|^2 = 1`, the noise variance is
+    :math:`\mathbb E|g-\nabla F|^2 = a(\theta)^2`, and :math:`|g| \le |\nabla F| + a\,\operatorname{ess\,sup}|\xi|`.
+    Subclasses give the amplitude :math:`a` as a function of :math:`F(\theta)` (:meth:`amplitude`).
+    """
+
+    direction: str | Tensor
+
+    @abstractmethod
+    def amplitude(self, F: Tensor) -> Tensor:
+        """The amplitude a(θ) ≥ 0 as a function of the loss values F (shape ``(...)``)."""
+
+    def draw(self, landscape, M, generator, device, dtype) -> Tensor:
+        return draw_directions(self.direction, M, landscape.dim, generator, device, dtype)
+
+    def gradient(self, landscape, theta, xi) -> Tensor:
+        F, g = landscape.value_and_grad(theta)
+        return g + self.amplitude(F).unsqueeze(-1) * xi
+
+    def variance(self, landscape, theta) -> Tensor:
+        return self.amplitude(landscape.loss(theta)) ** 2
+
+    def max_norm(self, landscape, theta) -> Tensor:
+        F, g = landscape.value_and_grad(theta)
+        return torch.linalg.vector_norm(g, dim=-1) + _direction_bound(self.direction) * self.amplitude(F)
+
+
+class MLNoise(AdditiveNoise):
     r"""Machine-learning noise :math:`g(\theta;\xi) = \nabla F(\theta) + \sqrt{\sigma F(\theta)}\,\xi`.
 
     Satisfies Assumption 4 with constant σ exactly: :math:`\mathbb E|g-\nabla F|^2 = \sigma F(\theta)`.
     At a zero of F the gradient is exactly ∇F = 0, so the iterate stops.
 
     Args:
-        sigma: σ ≥ 0, a number or a 1-d tensor with one value per trajectory.
+        sigma: σ ≥ 0, a number or a 1-d array/tensor with one value per trajectory.
         direction: law of ξ (see module docstring); default ``"rademacher"``.
     """
 
@@ -151,36 +181,27 @@ class MLNoise(Noise):
         self.sigma = _scale("sigma", sigma)
         self.direction = _check_direction(direction)
 
-    def draw(self, landscape, M, generator, device, dtype) -> Tensor:
-        return draw_directions(self.direction, M, landscape.dim, generator, device, dtype)
-
-    def gradient(self, landscape, theta, xi) -> Tensor:
-        F, g = landscape.value_and_grad(theta)
-        amp = torch.sqrt(_col(self.sigma, theta) * F.clamp_min(0).unsqueeze(-1))
-        return g + amp * xi
+    def amplitude(self, F: Tensor) -> Tensor:
+        r""":math:`a = \sqrt{\sigma F}` (F clipped at 0 against rounding)."""
+        return torch.sqrt(_per_row(self.sigma, F) * F.clamp_min(0))
 
     def variance(self, landscape, theta) -> Tensor:
-        F = landscape.loss(theta).clamp_min(0)
-        sigma = self.sigma if isinstance(self.sigma, float) else self.sigma.to(F)
-        return sigma * F
-
-    def max_norm(self, landscape, theta) -> Tensor:
-        F, g = landscape.value_and_grad(theta)
-        sigma = self.sigma if isinstance(self.sigma, float) else self.sigma.to(F)
-        return torch.linalg.vector_norm(g, dim=-1) + _direction_bound(self.direction) * torch.sqrt(sigma * F.clamp_min(0))
+        r""":math:`\sigma F(\theta)`, computed as a product (exactly, not as the square of a square root)."""
+        F = landscape.loss(theta)
+        return _per_row(self.sigma, F) * F.clamp_min(0)
 
     def __repr__(self) -> str:
-        return f"MLNoise(sigma={self.sigma}, direction={_show_direction(self.direction)})"
+        return f"MLNoise(sigma={_show_scale(self.sigma)}, direction={_show_direction(self.direction)})"
 
 
-class BoundedNoise(Noise):
+class BoundedNoise(AdditiveNoise):
     r"""Noise of fixed size: :math:`g(\theta;\xi) = \nabla F(\theta) + s\,\xi` (Theorem 4.1).
 
     :math:`\mathbb E|g-\nabla F|^2 = s^2` everywhere, so Assumption 4 fails on any ball that
     meets the zero set of F. With ``direction="gaussian"`` this is injected Gaussian noise.
 
     Args:
-        s: noise size s ≥ 0, a number or a 1-d tensor with one value per trajectory.
+        s: noise size s ≥ 0, a number or a 1-d array/tensor with one value per trajectory.
         direction: law of ξ; for Theorem 4.1 use the unit vector ``(0, 1)``.
     """
 
@@ -190,24 +211,12 @@ class BoundedNoise(Noise):
         self.s = _scale("s", s)
         self.direction = _check_direction(direction)
 
-    def draw(self, landscape, M, generator, device, dtype) -> Tensor:
-        return draw_directions(self.direction, M, landscape.dim, generator, device, dtype)
-
-    def gradient(self, landscape, theta, xi) -> Tensor:
-        return landscape.grad(theta) + _col(self.s, theta) * xi
-
-    def variance(self, landscape, theta) -> Tensor:
-        F = landscape.loss(theta)
-        s = self.s if isinstance(self.s, float) else self.s.to(F)
-        return torch.zeros_like(F) + s**2
-
-    def max_norm(self, landscape, theta) -> Tensor:
-        g = landscape.grad(theta)
-        s = self.s if isinstance(self.s, float) else self.s.to(g)
-        return torch.linalg.vector_norm(g, dim=-1) + _direction_bound(self.direction) * s
+    def amplitude(self, F: Tensor) -> Tensor:
+        """:math:`a = s`, whatever F."""
+        return torch.zeros_like(F) + _per_row(self.s, F)
 
     def __repr__(self) -> str:
-        return f"BoundedNoise(s={self.s}, direction={_show_direction(self.direction)})"
+        return f"BoundedNoise(s={_show_scale(self.s)}, direction={_show_direction(self.direction)})"
 
 
 class MiniBatch(Noise):
@@ -232,12 +241,9 @@ class MiniBatch(Noise):
     def __init__(
         self, batch_size: int = 1, *, replace: bool = True, injected: float = 0.0, direction: Direction = "gaussian"
     ) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size={batch_size!r} must be an integer >= 1")
-        self.batch_size, self.replace = batch_size, bool(replace)
-        self.injected = _scale("injected", injected)
-        if not isinstance(self.injected, float):
-            raise ValueError("injected must be a number")
+        self.batch_size = validation.integer("batch_size", batch_size, low=1)
+        self.replace = validation.flag("replace", replace)
+        self.injected = validation.nonnegative("injected", injected)
         self.direction = _check_direction(direction)
         self.vanishes_at_minimum = self.injected == 0.0
 
@@ -270,8 +276,7 @@ class MiniBatch(Noise):
         land = self._finite_sum(landscape)
         G = land.per_sample_grads(theta)  # (..., N, n)
         dev = ((G - G.mean(-2, keepdim=True)) ** 2).sum(-1).mean(-1)
-        N, b = land.n_samples, self.batch_size
-        factor = 1 / b if (self.replace or N == 1) else (N - b) / (b * (N - 1))
+        factor = minibatch_variance_factor(land.n_samples, self.batch_size, self.replace)
         return factor * dev + self.injected**2
 
     def max_norm(self, landscape, theta) -> Tensor:
@@ -286,3 +291,28 @@ class MiniBatch(Noise):
 
 def _show_direction(direction: str | Tensor) -> str:
     return repr(direction) if isinstance(direction, str) else str(direction.tolist())
+
+
+def _show_scale(scale: float | Tensor) -> str:
+    return str(scale) if isinstance(scale, float) else f"tensor of {scale.numel()} values"
+
+
+def minibatch_variance_factor(n: int, batch_size: int, replace: bool = True) -> float:
+    r"""The factor by which a mini-batch divides the one-sample noise variance.
+
+    For :math:`g = \frac1b\sum_{j<b}\nabla f_{i_j}` with indices i.i.d. uniform (``replace=True``)
+    or a uniform b-subset of {0, …, n−1} (``replace=False``),
+
+    .. math:: \mathbb E|g-\nabla F|^2 = c\,V,\qquad V = \frac1n\sum_i|\nabla f_i-\nabla F|^2,\qquad
+              c = \frac1b \ \text{or}\ \frac{n-b}{b(n-1)}
+
+    (chapter 5, Proposition ``prop-tanh-noise``; c = 1/b when n = 1).
+    """
+    n = validation.integer("n", n, low=1)
+    batch_size = validation.integer("batch_size", batch_size, low=1)
+    replace = validation.flag("replace", replace)
+    if not replace and batch_size > n:
+        raise ValueError(f"batch_size={batch_size} must be <= n={n} without replacement")
+    if replace or n == 1:
+        return 1.0 / batch_size
+    return (n - batch_size) / (batch_size * (n - 1))

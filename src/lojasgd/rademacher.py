@@ -6,7 +6,7 @@ second coordinate is :math:`y_k = y_0 - \sum_{j<k} a_j\xi_j` with
 
 * bounded noise (Theorem 4.1): :math:`a_j = s\,\eta_j`;
 * machine-learning noise (Example 4.2): :math:`a_j = \eta_j\sqrt{\sigma/2}\,|x_j|`,
-  :math:`x_j = \prod_{i<j}(1-\eta_i)\,x_0` (:func:`flat_valley_weights`).
+  :math:`x_j = \prod_{i<j}(1-\eta_i)\,x_0` (:func:`lojasgd.examples.valley.series_weights`).
 
 What is computed, with the chapter result each function serves:
 
@@ -41,11 +41,9 @@ and the inversion is not meaningful; pass an explicit ``cutoff`` only when you k
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-
 import numpy as np
 
-from ._checks import real_array
+from . import validation
 
 __all__ = [
     "second_moment",
@@ -58,30 +56,18 @@ __all__ = [
     "inversion_cutoff",
     "density",
     "abs_tail",
-    "flat_valley_weights",
-    "flat_valley_exit_bounds",
 ]
 
 _MAX_ENUMERATE = 24
 
 
-def _weights(weights: Iterable[float] | np.ndarray, name: str = "weights") -> np.ndarray:
-    """Validate a non-empty 1-d array of finite reals and return it as float64."""
-    if isinstance(weights, (str, bytes)):
-        raise TypeError(f"{name} must be a sequence of real numbers, not a string")
-    try:
-        arr = np.asarray(list(weights) if not isinstance(weights, np.ndarray) else weights, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a sequence of real numbers") from None
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-d sequence, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite")
-    return arr
+def _weights(weights, name: str = "weights") -> np.ndarray:
+    """A non-empty 1-d array of finite reals as float64."""
+    return validation.real_array(name, weights, ndim=1, nonempty=True)
 
 
 def _nonneg(name: str, value) -> np.ndarray:
-    return real_array(name, value, lower=0.0)
+    return validation.real_array(name, value, lower=0.0)
 
 
 def _out(x: np.ndarray):
@@ -110,7 +96,7 @@ def paley_zygmund(t: float, weights) -> float:
     .. math:: P(|S| > t) \ge \frac{(1 - t^2/v)^2\, v^2}{3v^2 - 2\sum_j a_j^4}, \qquad v = \sum_j a_j^2,
 
     for :math:`0 \le t^2 < v`, and 0 (the trivial bound) when :math:`t^2 \ge v`. With
-    :math:`a_j = s\eta_j` this is :func:`lojasgd.theory.bounded_noise_exit_lower_bound`.
+    :math:`a_j = s\eta_j` this is :func:`lojasgd.examples.valley.paley_zygmund_exit_bound`.
 
     Args:
         t: threshold t ≥ 0 (a radius r in Theorem 4.1(3)).
@@ -132,9 +118,7 @@ def atom_bound(n: int) -> float:
     By Sperner's theorem the sign patterns giving one value form an antichain. The bound is
     attained by equal weights and is at most :math:`1/\sqrt{2\lfloor n/2\rfloor+1}`. n = 0 gives 1.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"n={n!r} must be an integer >= 0")
-    n = int(n)
+    n = validation.integer("n", n, low=0)
     # log-space so that large n neither overflows nor loses precision
     return math.exp(math.lgamma(n + 1) - math.lgamma(n // 2 + 1) - math.lgamma(n - n // 2 + 1) - n * math.log(2))
 
@@ -215,13 +199,9 @@ def inversion_cutoff(weights, *, tol: float = 1e-14, step: float | None = None, 
     a = a[a > 0]
     if a.size == 0:
         raise ValueError("weights must not all be zero")
-    if not (isinstance(tol, (int, float)) and 0 < tol < 1):
-        raise ValueError(f"tol={tol!r} must lie in (0, 1)")
-    h = np.pi / a.sum() if step is None else float(step)
-    if not h > 0:
-        raise ValueError(f"step={step!r} must be > 0")
-    if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 1:
-        raise ValueError(f"max_points={max_points!r} must be an integer >= 1")
+    tol = validation.in_range("tol", tol, 0.0, 1.0, open_low=True, open_high=True)
+    h = np.pi / a.sum() if step is None else validation.positive("step", step)
+    max_points = validation.integer("max_points", max_points, low=1)
     cum_sq = np.cumsum(a**2)
     u_lim = np.pi / (2 * a[0])
     n_max = int(min(u_lim / h, max_points)) + 1
@@ -245,9 +225,7 @@ def _grid(a: np.ndarray, reach: float, tol: float, cutoff: float | None) -> tupl
     if cutoff is None:
         U = inversion_cutoff(a, tol=tol, step=h)
     else:
-        if not (isinstance(cutoff, (int, float)) and math.isfinite(cutoff) and cutoff > 0):
-            raise ValueError(f"cutoff={cutoff!r} must be a finite number > 0")
-        U = float(cutoff)
+        U = validation.positive("cutoff", cutoff)
     u = h * np.arange(int(math.ceil(U / h)) + 1)
     return u, h, np.asarray(characteristic_function(u, a))
 
@@ -297,70 +275,3 @@ def abs_tail(t, weights, *, tol: float = 1e-14, cutoff: float | None = None) -> 
     tail = np.clip(1 - inside, 0.0, 1.0)
     tail[flat >= R] = 0.0
     return _out(tail.reshape(t.shape))
-
-
-def flat_valley_weights(etas, *, s: float | None = None, sigma: float | None = None, x0: float = 0.0) -> np.ndarray:
-    r"""Weights of :math:`y_0 - y_k = \sum_{j<k} a_j\xi_j` for SGD on :math:`F(x,y) = x^2/2` with steps ``etas``.
-
-    Give exactly one of ``s`` and ``sigma``:
-
-    * bounded noise :math:`g = (x, s\xi)` (Theorem 4.1): :math:`a_j = s\,\eta_j`;
-    * machine-learning noise :math:`g = (x, \sqrt{\sigma F}\,\xi)` (Example 4.2):
-      :math:`a_j = \eta_j\sqrt{\sigma/2}\,|x_0|\prod_{i<j}|1-\eta_i|`.
-
-    Args:
-        etas: the steps :math:`\eta_0, \eta_1, \dots` (1-d, positive), e.g. ``Schedule.values(T)``.
-        s: bounded-noise size s > 0.
-        sigma: machine-learning-noise constant σ ≥ 0.
-        x0: first coordinate of θ₀ (used by machine-learning noise only).
-    """
-    eta = _weights(etas, "etas")
-    if np.any(eta <= 0):
-        raise ValueError(f"etas must be > 0; smallest is {eta.min():.6g}")
-    if (s is None) == (sigma is None):
-        raise ValueError("give exactly one of s (bounded noise) and sigma (machine-learning noise)")
-    if s is not None:
-        if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s) or s <= 0:
-            raise ValueError(f"s={s!r} must be a finite number > 0")
-        return s * eta
-    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not math.isfinite(sigma) or sigma < 0:
-        raise ValueError(f"sigma={sigma!r} must be a finite number >= 0")
-    if isinstance(x0, bool) or not isinstance(x0, (int, float)) or not math.isfinite(x0):
-        raise ValueError(f"x0={x0!r} must be a finite number")
-    shrink = np.concatenate([[1.0], np.cumprod(np.abs(1 - eta[:-1]))])
-    return eta * math.sqrt(sigma / 2) * abs(x0) * shrink
-
-
-def flat_valley_exit_bounds(r: float, x0: float, weights, etas) -> tuple[float, float]:
-    r"""Two-sided bounds on the exit probability of SGD in the flat valley (Example 4.2, Lemma 4.5).
-
-    For steps :math:`0 < \eta_j \le 1` (so :math:`|x_k - x_0| \le |x_0|`) and :math:`|x_0| < r`,
-    with :math:`y_0 - y_T = \sum_{j<T}a_j\xi_j` the sum of the given weights,
-
-    .. math:: P(|y_T - y_0| > r) \le P(\exists k \le T:\ |\theta_k-\theta_0| > r)
-              \le 2P\bigl(|y_T - y_0| > \sqrt{r^2 - x_0^2}\bigr).
-
-    The same holds with T = ∞ when the weights are the whole sequence.
-
-    Args:
-        r: radius r > |x0|.
-        x0: first coordinate of θ₀.
-        weights: the weights :math:`a_0, \dots, a_{T-1}` (:func:`flat_valley_weights`); all zero
-            is allowed (then y never moves and both bounds are 0).
-        etas: the steps used (checked to lie in (0, 1]).
-
-    Returns:
-        ``(lower, upper)`` with upper clipped at 1.
-    """
-    eta = _weights(etas, "etas")
-    if np.any(eta <= 0) or np.any(eta > 1):
-        raise ValueError("etas must lie in (0, 1] (then x_k stays between 0 and x0)")
-    if isinstance(r, bool) or not isinstance(r, (int, float)) or not math.isfinite(r) or r <= 0:
-        raise ValueError(f"r={r!r} must be a finite number > 0")
-    if isinstance(x0, bool) or not isinstance(x0, (int, float)) or not math.isfinite(x0) or abs(x0) >= r:
-        raise ValueError(f"x0={x0!r} must be finite with |x0| < r={r}")
-    a = _weights(weights)
-    if not np.any(a != 0):
-        return 0.0, 0.0
-    lower, inner = abs_tail(np.array([r, math.sqrt(r**2 - x0**2)]), a)
-    return float(lower), float(min(1.0, 2 * inner))

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 from scipy.stats import binomtest
+
+from . import validation
 
 __all__ = ["Interval", "wilson", "clopper_pearson", "proportion_interval", "consistent_with_upper_bound",
            "consistent_with_lower_bound"]
@@ -52,17 +53,12 @@ class Interval:
 
 
 def _validate(k, n, level) -> tuple[int, int, float]:
-    for name, v in (("k", k), ("n", n)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            raise TypeError(f"{name}={v!r} must be an integer")
-    k, n = int(k), int(n)
-    if n < 1:
-        raise ValueError(f"n={n} must be >= 1")
+    n = validation.integer("n", n, low=1)
+    k = validation.integer("k", k)
     if not 0 <= k <= n:
         raise ValueError(f"k={k} must satisfy 0 <= k <= n={n}")
-    if not (isinstance(level, (int, float)) and 0 < level < 1):
-        raise ValueError(f"level={level!r} must lie in (0, 1)")
-    return k, n, float(level)
+    level = validation.in_range("level", level, 0.0, 1.0, open_low=True, open_high=True)
+    return k, n, level
 
 
 def proportion_interval(k: int, n: int, level: float = 0.95, method: str = "wilson") -> Interval:

@@ -1,10 +1,18 @@
-r"""Parameter sweeps as one batched SGD run: a grid of settings × repetitions ↔ M trajectories.
+r"""Parameter sweeps as one batched SGD run: grids of settings, exit frequencies over many starts.
+
+* :class:`Grid` — a grid of settings × repetitions laid out as M trajectories;
+* :func:`exit_sweep` — exit frequencies over many starting points from one run, with every
+  quantity in Theorem 3.1(2)'s chain of inequalities
+  :math:`P(\tau<\infty) \le P(P_\infty > r) \le \mathbb E P_\infty/r \le K(\bar\eta)\sqrt{F(\theta_0)}/r`
+  (the triangle inequality, Markov's inequality, Theorem 3.1(1)), per start: the exit count
+  with its confidence interval, the count of paths longer than r with its interval, and the
+  first two moments of the path length before exit.
 
 A :class:`Grid` holds named axes (for example η and σ) and a number of repetitions.
 Its :meth:`~Grid.column` gives, for each of the :math:`M = (\text{cells})\times\text{reps}`
 trajectories, the value of one axis, as a 1-d tensor to pass to
 :func:`~lojasgd.sgd.simulate` (``eta=grid.column("eta")``,
-``MLNoise(sigma=grid.column("sigma"))``, per-trajectory ``theta0`` or ``radius``), so that
+``MLNoise(sigma=grid.column("sigma"))``, per-trajectory ``theta0`` or ``r``), so that
 the whole sweep is one tensor program. Per-trajectory outcomes are folded back into the
 grid with :meth:`~Grid.per_cell`, :meth:`~Grid.counts` and :meth:`~Grid.intervals`.
 
@@ -14,13 +22,18 @@ repetitions of a cell contiguous: trajectory m belongs to cell ``m // reps``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from torch import Tensor
 
-from . import stats
+from . import stats, validation
+from .landscapes import Landscape
+from .noise import Noise
+from .sgd import SGDResult, simulate
 
-__all__ = ["Grid"]
+__all__ = ["Grid", "ExitSweep", "exit_sweep"]
 
 
 class Grid:
@@ -37,19 +50,13 @@ class Grid:
     """
 
     def __init__(self, reps: int, **axes) -> None:
-        if isinstance(reps, bool) or not isinstance(reps, (int, np.integer)) or reps < 1:
-            raise ValueError(f"reps={reps!r} must be an integer >= 1")
+        reps = validation.integer("reps", reps, low=1)
         if not axes:
             raise ValueError("give at least one axis, e.g. Grid(100, eta=[0.1, 0.2])")
         self.reps = int(reps)
         self.axes: dict[str, np.ndarray] = {}
         for name, values in axes.items():
-            arr = np.asarray(values, dtype=float)
-            if arr.ndim != 1 or arr.size == 0:
-                raise ValueError(f"axis {name!r} must be a non-empty 1-d sequence, got shape {arr.shape}")
-            if not np.all(np.isfinite(arr)):
-                raise ValueError(f"axis {name!r} must be finite")
-            self.axes[name] = arr
+            self.axes[name] = validation.real_array(f"axis {name!r}", values, ndim=1, nonempty=True)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -117,3 +124,119 @@ class Grid:
     def __repr__(self) -> str:
         axes = ", ".join(f"{n}[{a.size}]" for n, a in self.axes.items())
         return f"Grid({axes}, reps={self.reps}, M={self.n_traj})"
+
+
+@dataclass
+class ExitSweep:
+    r"""Per-start summaries of an exit experiment (arrays of length S, one entry per start).
+
+    Attributes:
+        theta0: the starting points, shape (S, n).
+        F0: :math:`F(\theta_0)` per start.
+        r: r per start.
+        n_per: trajectories per start.
+        n_exits: how many left the ball within the run.
+        exit_intervals: confidence intervals (:class:`~lojasgd.stats.Interval`) for P(τ < ∞).
+        n_long_paths: how many had path length before exit :math:`P_\infty > r`.
+        long_path_intervals: confidence intervals for :math:`P(P_\infty > r)`.
+        path_mean: (path_mean, path_sem) sample mean of :math:`P_\infty` and its standard error.
+        path_sem: see ``path_mean``.
+        path_sq_mean: sample mean of :math:`P_\infty^2`.
+        result: the underlying :class:`~lojasgd.sgd.SGDResult` (trajectory m belongs to
+            start ``m // n_per``).
+    """
+
+    theta0: np.ndarray
+    F0: np.ndarray
+    r: np.ndarray
+    n_per: int
+    n_exits: np.ndarray
+    exit_intervals: list[stats.Interval]
+    n_long_paths: np.ndarray
+    long_path_intervals: list[stats.Interval]
+    path_mean: np.ndarray
+    path_sem: np.ndarray
+    path_sq_mean: np.ndarray
+    result: SGDResult
+
+    @property
+    def exit_frequency(self) -> np.ndarray:
+        """Observed exit fraction per start."""
+        return self.n_exits / self.n_per
+
+    @property
+    def exit_low(self) -> np.ndarray:
+        """Lower ends of the exit-probability intervals."""
+        return np.array([iv.low for iv in self.exit_intervals])
+
+    @property
+    def exit_high(self) -> np.ndarray:
+        """Upper ends of the exit-probability intervals."""
+        return np.array([iv.high for iv in self.exit_intervals])
+
+
+def exit_sweep(
+    landscape: Landscape,
+    noise: Noise,
+    starts,
+    *,
+    n_per: int,
+    eta: float,
+    r: float | np.ndarray,
+    steps: int,
+    seed: int = 0,
+    stop_tol: float | None = None,
+    level: float = 0.95,
+    method: str = "wilson",
+) -> ExitSweep:
+    r"""Run ``n_per`` SGD trajectories from each start at once and summarise the exits per start.
+
+    Args:
+        landscape, noise: the problem.
+        starts: the S starting points θ₀ (also the balls' centres), shape (S, n).
+        n_per: trajectories per start, ≥ 1.
+        eta: the constant step η > 0.
+        r: r > 0, one number or one per start (shape (S,)).
+        steps: SGD steps per trajectory.
+        seed: seed of the run.
+        stop_tol: passed to :func:`~lojasgd.sgd.simulate` (stop once every trajectory has
+            left or has F ≤ stop_tol; needs noise that vanishes at the minimum).
+        level, method: confidence level and method (``"wilson"`` or ``"exact"``) of the intervals.
+
+    Returns:
+        An :class:`ExitSweep`.
+    """
+    validation.instance("landscape", landscape, Landscape)
+    n_per = validation.integer("n_per", n_per, low=1)
+    th = validation.theta("starts", starts, landscape.dim, ndim=2, dtype=torch.float64)
+    S = th.shape[0]
+    if S == 0:
+        raise ValueError("starts must contain at least one starting point")
+    r = validation.per_trajectory("r", r, S, positive=True).numpy()
+    theta0 = th.repeat_interleave(n_per, dim=0)
+    res = simulate(
+        landscape, noise, theta0, eta=eta, r=torch.tensor(np.repeat(r, n_per)), steps=steps,
+        seed=seed, stop_tol=stop_tol,
+    )
+    exited = res.exited.reshape(S, n_per)
+    path = res.path_length.reshape(S, n_per)
+    long = path > r[:, None]
+    n_exits = exited.sum(1)
+    n_long = long.sum(1)
+    with torch.no_grad():
+        F0 = landscape.to(dtype=torch.float64).loss(th).numpy()
+    sem = path.std(1, ddof=1) / np.sqrt(n_per) if n_per > 1 else np.full(S, np.nan)
+    return ExitSweep(
+        theta0=th.numpy(),
+        F0=F0,
+        r=r,
+        n_per=n_per,
+        n_exits=n_exits,
+        exit_intervals=[stats.proportion_interval(int(k), n_per, level, method) for k in n_exits],
+        n_long_paths=n_long,
+        long_path_intervals=[stats.proportion_interval(int(k), n_per, level, method) for k in n_long],
+        path_mean=path.mean(1),
+        path_sem=sem,
+        path_sq_mean=(path**2).mean(1),
+        result=res,
+    )

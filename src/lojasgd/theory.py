@@ -1,4 +1,20 @@
-r"""The constants of Theorem 3.1 and Theorem 4.1, as pure functions of floats.
+r"""The general constants and bounds of chapter 3, as pure functions of numbers.
+
+* Theorem 3.1: :func:`step_size_limit` (η_max), :func:`optimal_step` (η*),
+  :func:`contraction_factor` (q(η), Lemma 3.3), :func:`path_constant` (K(η), Lemma 3.4) and
+  :func:`markov_exit_bound` (Theorem 3.1(2));
+* Corollary 3.5 and Chatterjee's criterion: :func:`gd_condition`, :func:`chatterjee_condition`;
+* Theorem 3.1 restarted at the end of a finite run (chapter 5): :func:`restart_stay_bound`, a
+  Hoeffding lower confidence bound on the probability of staying in the ball forever;
+* Proposition 3.7 (second moment): with :math:`\Lambda = \sup_B|\nabla F|^2/F \ge \alpha` and a
+  constant step, Minkowski's inequality and Lemma 3.3 give
+  :math:`(\mathbb E P_\infty^2)^{1/2} \le \eta\sqrt{(\Lambda+\sigma)F_0}/(1-\sqrt{q(\eta)})`
+  (:func:`path_rms_bound`) for the path length :math:`P_\infty` before exit, and Chebyshev's
+  inequality an exit bound of order :math:`F_0` (:func:`second_moment_exit_bound`).
+
+The exact results about one example (the flat valley's bounded-noise bounds of Theorem 4.1,
+the hyperbola's certified constants, the tanh network's ball bounds) live with the example in
+:mod:`lojasgd.examples`.
 
 Notation (chapter 2): ``alpha`` is the local Łojasiewicz constant α(θ₀, r) of
 Assumption 1, ``L`` the Lipschitz constant of ∇F of Assumption 2, ``sigma`` the
@@ -13,46 +29,41 @@ Array arguments are accepted where noted and broadcast with numpy rules.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-
 import numpy as np
 
-from ._checks import real_array, show
+from . import validation
 
 __all__ = [
     "step_size_limit",
     "optimal_step",
     "contraction_factor",
     "path_constant",
-    "exit_probability_bound",
+    "markov_exit_bound",
     "chatterjee_condition",
     "gd_condition",
-    "bounded_noise_exit_lower_bound",
-    "bounded_noise_variance",
+    "path_rms_bound",
+    "second_moment_exit_bound",
+    "restart_stay_bound",
 ]
 
 
 Real = float | np.ndarray
 
 
-def _scalar_or_array(arr: np.ndarray) -> Real:
-    return float(arr) if arr.ndim == 0 else arr
-
-
 def _real(name: str, value) -> Real:
     """``value`` as a float (scalar input) or a float ndarray; reject non-finite input."""
-    return _scalar_or_array(real_array(name, value))
+    return validation.scalar_or_array(name, value)
 
 
 def _positive(name: str, value) -> Real:
-    return _scalar_or_array(real_array(name, value, lower=0.0, strict=True))
+    return validation.scalar_or_array(name, value, lower=0.0, strict_lower=True)
 
 
 def _nonnegative(name: str, value) -> Real:
-    return _scalar_or_array(real_array(name, value, lower=0.0))
+    return validation.scalar_or_array(name, value, lower=0.0)
 
 
-_show = show
+_show = validation.show
 
 
 def _constants(alpha, L, sigma) -> tuple[Real, Real, Real]:
@@ -123,10 +134,13 @@ def path_constant(eta: float, alpha: float, L: float, sigma: float) -> float:
     return 2 * np.sqrt(alpha + sigma) / (alpha - 0.5 * L * eta * (alpha + sigma))
 
 
-def exit_probability_bound(
+def markov_exit_bound(
     F0: float, r: float, eta: float, alpha: float, L: float, sigma: float
 ) -> float:
     r"""Theorem 3.1(2): :math:`P(\tau<\infty) \le \min\{1, K(\eta)\sqrt{F(\theta_0)}/r\}`.
+
+    Markov's inequality applied to the path length before exit, whose mean Theorem 3.1(1)
+    bounds by :math:`K(\bar\eta)\sqrt{F(\theta_0)}`; compare :func:`second_moment_exit_bound`.
 
     Args:
         F0: initial loss F(θ₀) ≥ 0.
@@ -149,7 +163,7 @@ def chatterjee_condition(F0: float, r: float, alpha: float) -> bool:
     """
     F0 = _nonnegative("F0", F0)
     r = _positive("r", r)
-    if isinstance(alpha, (int, float)) and alpha == math.inf:
+    if not validation._is_bool(alpha) and isinstance(alpha, (int, float, np.floating)) and alpha == math.inf:
         return True
     alpha = _positive("alpha", alpha)
     return 4 * F0 < r**2 * alpha
@@ -168,49 +182,101 @@ def gd_condition(F0: float, r: float, eta: float, alpha: float, L: float) -> boo
     return 4 * F0 < (1 - 0.5 * L * eta) ** 2 * r**2 * alpha
 
 
-def _etas(etas: Iterable[float] | np.ndarray) -> np.ndarray:
-    arr = np.asarray(list(etas) if not isinstance(etas, np.ndarray) else etas, dtype=float)
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"etas must be a non-empty 1-d sequence of steps, got shape {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError("etas must be finite")
-    if np.any(arr <= 0):
-        raise ValueError(f"etas must be > 0; smallest is {arr.min():.6g}")
-    return arr
+# --------------------------------------------------------------------------- Proposition 3.7
+def _Lambda(Lambda, alpha) -> float | np.ndarray:
+    Lambda = _positive("Lambda", Lambda)
+    if np.any(np.asarray(Lambda) < np.asarray(alpha)):
+        raise ValueError(
+            f"Lambda={_show(Lambda)} must be >= alpha={_show(alpha)}: the supremum of |grad F|^2/F over the ball "
+            "is at least its infimum"
+        )
+    return Lambda
 
 
-def bounded_noise_variance(s: float, etas: Iterable[float] | np.ndarray) -> float:
-    r"""Variance :math:`v = s^2\sum_k \eta_k^2` of :math:`y_\infty - y_0` in Theorem 4.1."""
-    s = _positive("s", s)
-    arr = _etas(etas)
-    return float(s**2 * np.sum(arr**2))
-
-
-def bounded_noise_exit_lower_bound(r: float, s: float, etas: Iterable[float] | np.ndarray) -> float:
-    r"""Paley–Zygmund lower bound of Theorem 4.1(3) on the exit probability under bounded noise.
-
-    With :math:`v = s^2\sum_k\eta_k^2` and the exact Rademacher fourth moment
-    :math:`\mathbb E(y_\infty-y_0)^4 = 3v^2 - 2s^4\sum_k\eta_k^4`,
-
-    .. math:: P(\exists k:\ \theta_k\notin B(\theta_0, r)) \ge
-              \frac{(1 - r^2/v)^2\, v^2}{3v^2 - 2s^4\sum_k \eta_k^4} \ge \frac{(1-r^2/v)^2}{3}
-
-    for every starting point θ₀ (the y-coordinate moves independently of x), and 0 when
-    ``r**2 >= v``. With ``etas`` the steps η_0…η_{T−1} of a run of length T, this bounds
-    P(|y_T − y_0| > r) and hence the probability of leaving the ball by step T; since that
-    event is contained in the event of ever leaving, it also bounds the infinite run. (The
-    bound itself is not monotone in v: it is a statement about the horizon-T sum.)
+def path_rms_bound(F0: float, eta: float, alpha: float, L: float, sigma: float, Lambda: float) -> float:
+    r"""Proposition 3.7: :math:`(\mathbb E P_\infty^2)^{1/2} \le \eta\sqrt{(\Lambda+\sigma)F_0}/(1-\sqrt{q(\eta)})`.
 
     Args:
-        r: radius r > 0.
-        s: noise size s > 0.
-        etas: the steps η_0, η_1, … (1-d, positive).
+        F0: initial loss F(θ₀) ≥ 0.
+        eta: the constant step, in ``(0, eta_max)``.
+        alpha, L, sigma: the constants of Assumptions 1, 2 and 4.
+        Lambda: :math:`\Lambda = \sup_B |\nabla F|^2/F \ge \alpha`.
+
+    Returns:
+        The bound on the root-mean-square path length before exit (a float, or an array
+        when an argument is an array).
+    """
+    F0 = _nonnegative("F0", F0)
+    q = contraction_factor(eta, alpha, L, sigma)
+    Lambda = _Lambda(Lambda, _real("alpha", alpha))
+    eta = _real("eta", eta)
+    if np.any(np.asarray(q) < 0):
+        raise ValueError(
+            f"q(eta)={_show(q)} must be >= 0: for a step eta of the run, Lemma 3.3 gives "
+            "0 <= E F(theta - eta g) <= q(eta) F(theta), so these alpha, L, sigma are inconsistent with a run at this step"
+        )
+    out = eta * np.sqrt((Lambda + sigma) * F0) / (1 - np.sqrt(q))
+    return float(out) if np.ndim(out) == 0 else out
+
+
+def second_moment_exit_bound(
+    F0: float, r: float, eta: float, alpha: float, L: float, sigma: float, Lambda: float
+) -> float:
+    r"""Proposition 3.7: :math:`P(\tau<\infty) \le \min\{1,\ \eta^2(\Lambda+\sigma)F_0/((1-\sqrt{q(\eta)})^2r^2)\}`.
+
+    Args:
+        F0: initial loss F(θ₀) ≥ 0.
+        r: radius of the ball, r > 0.
+        eta: the constant step, in ``(0, eta_max)``.
+        alpha, L, sigma: the constants of Assumptions 1, 2 and 4.
+        Lambda: :math:`\Lambda = \sup_B |\nabla F|^2/F \ge \alpha`.
     """
     r = _positive("r", r)
-    s = _positive("s", s)
-    arr = _etas(etas)
-    v = s**2 * float(np.sum(arr**2))
-    if r**2 >= v:
-        return 0.0
-    fourth = 3 * v**2 - 2 * s**4 * float(np.sum(arr**4))
-    return (1 - r**2 / v) ** 2 * v**2 / fourth
+    rms = path_rms_bound(F0, eta, alpha, L, sigma, Lambda)
+    out = np.minimum(1.0, (np.asarray(rms) / r) ** 2)
+    return float(out) if np.ndim(out) == 0 else out
+
+
+# --------------------------------------------------------------------------- restart (chapter 5)
+def restart_stay_bound(stay, loss, dist, K: float, r: float, *, level: float = 0.95) -> tuple[float, float]:
+    r"""Lower confidence bound on :math:`P(E_\infty)` from M independent runs of T steps (chapter 5, remark ``rem-restart``).
+
+    Restarting Theorem 3.1(1) at time T on the same ball (Lemma 3.4 holds at every point of
+    B with the constants of B) gives, by Markov's inequality conditionally on :math:`\mathcal F_T`,
+
+    .. math:: P(E_\infty) \ge \mathbb E Z,\qquad
+              Z = \mathbf 1_{E_T}\Bigl(1 - \min\Bigl\{1, \frac{K\sqrt{F(\theta_T)}}{r - |\theta_T-\theta_0|}\Bigr\}\Bigr)\in[0,1]
+
+    (Z = 0 when :math:`|\theta_T - \theta_0| \ge r`). For M i.i.d. copies, Hoeffding's inequality
+    makes :math:`\bar Z - \sqrt{\log(1/(1-\text{level}))/(2M)}` a lower confidence bound for
+    :math:`\mathbb E Z` at the given level.
+
+    Args:
+        stay: booleans :math:`\mathbf 1_{E_T}`, shape (M,) (or (..., M): one bound per leading index).
+        loss: :math:`F(\theta_T)` of each run, same shape (negative rounding errors are clipped to 0).
+        dist: :math:`|\theta_T - \theta_0|` of each run, same shape, ≥ 0.
+        K: a path constant of Theorem 3.1 valid on the ball, > 0.
+        r: the radius, > 0.
+        level: confidence level in (0, 1).
+
+    Returns:
+        ``(mean_Z, lower)``: :math:`\bar Z` and the lower confidence bound (floats, or arrays
+        over the leading axes).
+    """
+    stay_a = np.asarray(stay.detach().cpu().numpy() if hasattr(stay, "detach") else stay)
+    if stay_a.dtype != bool:
+        raise TypeError(f"stay must be an array of booleans, got dtype {stay_a.dtype}")
+    loss_a = validation.real_array("loss", loss)
+    dist_a = validation.real_array("dist", dist, lower=0.0)
+    if stay_a.ndim == 0 or stay_a.shape[-1] == 0 or loss_a.shape != stay_a.shape or dist_a.shape != stay_a.shape:
+        raise ValueError(f"stay, loss and dist must have one common non-empty shape, got {stay_a.shape}, "
+                         f"{loss_a.shape}, {dist_a.shape}")
+    K, r = validation.positive("K", K), validation.positive("r", r)
+    level = validation.in_range("level", level, 0.0, 1.0, open_low=True, open_high=True)
+    slack = r - dist_a
+    ok = stay_a & (slack > 0)
+    ratio = K * np.sqrt(np.maximum(loss_a, 0.0)) / np.where(ok, slack, 1.0)
+    Z = np.where(ok, 1 - np.minimum(1.0, ratio), 0.0)
+    mean = Z.mean(axis=-1)
+    lower = mean - math.sqrt(math.log(1 / (1 - level)) / (2 * stay_a.shape[-1]))
+    return (float(mean), float(lower)) if mean.ndim == 0 else (mean, lower)

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from lojasgd import theory
-from lojasgd.landscapes import FlatValley
+from lojasgd.examples.valley import FlatValley
 from lojasgd.noise import MLNoise
-from lojasgd.second_moment import exit_probability_bound_l2, path_rms_bound
+from lojasgd.theory import path_rms_bound, second_moment_exit_bound
 from lojasgd.sgd import simulate
 
 
@@ -19,7 +19,7 @@ def test_formula_at_a_point():
     expected = eta * math.sqrt((Lam + s) * F0) / (1 - math.sqrt(q))
     assert math.isclose(path_rms_bound(F0, eta, a, L, s, Lam), expected, rel_tol=1e-14)
     r = 0.9
-    assert math.isclose(exit_probability_bound_l2(F0, r, eta, a, L, s, Lam), min(1, (expected / r) ** 2), rel_tol=1e-14)
+    assert math.isclose(second_moment_exit_bound(F0, r, eta, a, L, s, Lam), min(1, (expected / r) ** 2), rel_tol=1e-14)
 
 
 def test_below_the_markov_constant_times_the_condition_factor():
@@ -44,14 +44,14 @@ def test_sharp_on_the_flat_valley_as_eta_tends_to_zero():
 def test_the_simulated_flat_valley_paths_have_the_closed_form_length():
     sigma, F0, eta = 6.0, 0.02, 0.2
     res = simulate(FlatValley(), MLNoise(sigma, [0.0, 1.0]), torch.tensor([math.sqrt(2 * F0), 0.0]), eta=eta,
-                   radius=10.0, steps=400, n_traj=50, seed=3)
+                   r=10.0, steps=400, n_traj=50, seed=3)
     np.testing.assert_allclose(res.path_length, math.sqrt((2 + sigma) * F0), rtol=1e-12)
     assert res.path_length.max() <= path_rms_bound(F0, eta, 2.0, 1.0, sigma, 2.0)
 
 
 def test_arrays_broadcast():
     F0 = np.array([1e-4, 1e-2, 1.0])
-    out = exit_probability_bound_l2(F0, 0.5, 0.1, 2.0, 1.0, 1.0, 2.0)
+    out = second_moment_exit_bound(F0, 0.5, 0.1, 2.0, 1.0, 1.0, 2.0)
     assert out.shape == (3,) and out[-1] == 1.0 and np.all(np.diff(out) >= 0)
 
 
@@ -63,7 +63,7 @@ def test_validation():
     with pytest.raises(ValueError, match="F0"):
         path_rms_bound(-0.1, 0.1, 2.0, 1.0, 0.0, 2.0)
     with pytest.raises(ValueError, match="r="):
-        exit_probability_bound_l2(0.1, 0.0, 0.1, 2.0, 1.0, 0.0, 2.0)
+        second_moment_exit_bound(0.1, 0.0, 0.1, 2.0, 1.0, 0.0, 2.0)
     with pytest.raises(ValueError, match="inconsistent"):
         # α = 10 > 2L: q(η*) = 1 - α/(2L) < 0, impossible under Assumptions 1-4
         path_rms_bound(0.1, 1.0, 10.0, 1.0, 0.0, 10.0)

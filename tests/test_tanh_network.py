@@ -9,17 +9,14 @@ import numpy as np
 import pytest
 import torch
 
-from lojasgd.assumptions import sample_ball
-from lojasgd.landscapes import Hyperbola, TanhNetwork
+from lojasgd.estimate import sample_ball
+from lojasgd.examples.hyperbola import Hyperbola
+from lojasgd.examples.tanh_network import TanhNetwork
 from lojasgd.noise import MiniBatch
-from lojasgd.tanhnet import (
-    ball_bounds,
-    inf_over_ball,
-    minibatch_variance_factor,
-    schur_infimum,
-    ball_plan,
-    restart_stay_bound,
-)
+from lojasgd.examples.tanh_network import ball_bounds, ball_plan, schur_infimum
+from lojasgd.estimate import inf_over_ball
+from lojasgd.noise import minibatch_variance_factor
+from lojasgd.theory import restart_stay_bound
 
 torch.set_default_dtype(torch.float64)
 
@@ -145,7 +142,7 @@ def test_schur_infimum_between_proved_bound_and_sampled_values():
     net, th0 = _chatterjee(20.0)
     r = 0.2
     bb = ball_bounds(net, th0, r)
-    est = schur_infimum(net, th0, r, n_samples=200, n_starts=1, maxiter=20)
+    est = schur_infimum(net, th0, r, n_points=200, n_starts=1, maxiter=20)
     assert est.kind == "inf"
     assert bb.alpha_lower <= est.value <= bb.schur_centre
     assert float(torch.linalg.vector_norm(torch.as_tensor(est.point) - th0)) <= r * (1 + 1e-9)
@@ -154,16 +151,16 @@ def test_schur_infimum_between_proved_bound_and_sampled_values():
 
 def test_inf_over_ball_quadratic():
     # φ(θ) = |θ|² on the ball around (2, 0) of radius 1: infimum 1 at (1, 0)
-    est = inf_over_ball(lambda p: (p**2).sum(-1), torch.tensor([2.0, 0.0]), 1.0, n_samples=200, n_starts=2)
+    est = inf_over_ball(lambda p: (p**2).sum(-1), torch.tensor([2.0, 0.0]), 1.0, n_points=200, n_starts=2)
     assert est.value == pytest.approx(1.0, abs=1e-6)
-    with pytest.raises(ValueError, match="n_samples"):
-        inf_over_ball(lambda p: (p**2).sum(-1), torch.tensor([2.0, 0.0]), 1.0, n_samples=0)
+    with pytest.raises(ValueError, match="n_points"):
+        inf_over_ball(lambda p: (p**2).sum(-1), torch.tensor([2.0, 0.0]), 1.0, n_points=0)
 
 
 def test_ball_plan_steps_and_reports():
     net, th0 = _chatterjee(300.0)
     r = 0.15
-    plan = ball_plan(net, th0, r, (1, 3), n_samples=100, n_starts=1, maxiter=10, L_samples=16)
+    plan = ball_plan(net, th0, r, (1, 3), n_points=100, n_starts=1, maxiter=10, L_points=16)
     assert plan.reach == 2 * r and plan.L.kind == "sup" and plan.schur.kind == "inf"
     for b in (1, 3):
         bb, rep = plan.bounds[b], plan.report[b]
@@ -217,7 +214,7 @@ def test_restart_stay_bound_validation():
         restart_stay_bound(np.ones(3), np.zeros(3), np.zeros(3), 1.0, 1.0)
     with pytest.raises(ValueError, match="common non-empty shape"):
         restart_stay_bound(np.ones(3, bool), np.zeros(2), np.zeros(3), 1.0, 1.0)
-    with pytest.raises(ValueError, match="dist >= 0"):
+    with pytest.raises(ValueError, match="dist=.* must be >= 0"):
         restart_stay_bound(np.ones(3, bool), np.zeros(3), -np.ones(3), 1.0, 1.0)
     with pytest.raises(ValueError, match="K="):
         restart_stay_bound(*ok, 0.0, 1.0)

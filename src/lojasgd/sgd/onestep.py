@@ -26,8 +26,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from .landscapes import Landscape, as_theta
-from .noise import BoundedNoise, MLNoise, Noise
+from .. import validation
+from ..landscapes import Landscape
+from ..noise import AdditiveNoise, Noise
 
 __all__ = ["OneStep", "direction_atoms", "one_step"]
 
@@ -42,10 +43,9 @@ def direction_atoms(noise: Noise, dim: int, *, dtype: torch.dtype = torch.float6
     unit vector e: the two values ±e. Raises ``ValueError`` for the continuous directions
     ``"sphere"`` and ``"gaussian"`` and ``TypeError`` for other noise models.
     """
-    if not isinstance(noise, (MLNoise, BoundedNoise)):
+    if not isinstance(noise, AdditiveNoise):
         raise TypeError(f"noise must be MLNoise or BoundedNoise with a discrete direction, got {type(noise).__name__}")
-    if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
-        raise ValueError(f"dim={dim!r} must be a positive integer")
+    dim = validation.integer("dim", dim, low=1)
     direction = noise.direction
     if isinstance(direction, Tensor):
         if direction.numel() != dim:
@@ -102,17 +102,13 @@ def one_step(landscape: Landscape, noise: Noise, theta, eta: float) -> OneStep:
     Returns:
         An :class:`OneStep` whose tensors have shape ``()`` or ``(M,)``.
     """
-    if not isinstance(landscape, Landscape):
-        raise TypeError(f"landscape must be a Landscape, got {type(landscape).__name__}")
-    if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not math.isfinite(eta) or eta <= 0:
-        raise ValueError(f"eta={eta!r} must be a finite number > 0")
+    validation.instance("landscape", landscape, Landscape)
+    eta = validation.positive("eta", eta)
     scale = getattr(noise, "sigma", getattr(noise, "s", None))
     if isinstance(scale, Tensor):
         raise ValueError("one_step needs a scalar noise constant (sigma or s), not one per trajectory")
     atoms = direction_atoms(noise, landscape.dim)
-    t = as_theta(theta, landscape.dim, name="theta", dtype=torch.float64)
-    if t.ndim not in (1, 2):
-        raise ValueError(f"theta must have shape ({landscape.dim},) or (M, {landscape.dim}), got {tuple(t.shape)}")
+    t = validation.theta("theta", theta, landscape.dim, ndim=(1, 2), dtype=torch.float64)
     single = t.ndim == 1
     pts = t.unsqueeze(0) if single else t
     M, m = pts.shape[0], atoms.shape[0]

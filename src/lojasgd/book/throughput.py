@@ -30,6 +30,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import validation
+
 __all__ = ["Record", "load", "load_all", "select", "series", "speedups", "plot", "summary", "headline"]
 
 DEVICES = ("cpu", "cuda")
@@ -55,9 +57,10 @@ class Record:
 def _positive_number(where: str, key: str, v, *, optional: bool) -> float | None:
     if v is None and optional:
         return None
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-        raise ValueError(f"{where}: {key}={v!r} must be a finite number > 0{' or null' if optional else ''}")
-    return float(v)
+    try:
+        return validation.positive(f"{where}: {key}", v)
+    except TypeError as err:
+        raise ValueError(str(err)) from None
 
 
 def _record(obj, where: str) -> Record:
@@ -72,9 +75,10 @@ def _record(obj, where: str) -> Record:
     if not isinstance(obj["device_name"], str):
         raise ValueError(f"{where}: device_name={obj['device_name']!r} must be a string")
     for key in ("M", "steps"):
-        v = obj[key]
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{where}: {key}={v!r} must be an integer >= 1")
+        try:
+            validation.integer(f"{where}: {key}", obj[key], low=1)
+        except TypeError as err:
+            raise ValueError(str(err)) from None
     return Record(
         device=obj["device"], device_name=obj["device_name"], landscape=obj["landscape"], dtype=obj["dtype"],
         M=obj["M"], steps=obj["steps"],

@@ -6,13 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from lojasgd.chatterjee import (
-    GradientFlow,
-    gradient_flow,
-    hyperbola_best_radius,
-    hyperbola_criterion_margin,
-)
-from lojasgd.landscapes import FlatValley, Hyperbola
+from lojasgd.sgd import GradientFlow, gradient_flow
+from lojasgd.examples.hyperbola import best_radius, criterion_margin
+from lojasgd.examples.valley import FlatValley
+from lojasgd.examples.hyperbola import Hyperbola
 
 
 def test_flat_valley_flow_matches_closed_form():
@@ -49,7 +46,7 @@ def test_path_length_dominates_chords_and_matches_polygon():
 def test_flow_satisfies_the_proposition_on_the_hyperbola():
     # θ0 inside the criterion region, r = |θ0|/2, α = 2(|θ0| − r)² = |θ0|²/2.
     theta0 = np.array([1.8, 0.2])
-    r = hyperbola_best_radius(theta0)
+    r = best_radius(theta0)
     alpha = Hyperbola.alpha(theta0, r)
     flow = gradient_flow(Hyperbola(), theta0, 10.0, n_eval=201)
     F0 = flow.loss[0]
@@ -64,7 +61,7 @@ def test_flow_satisfies_the_proposition_on_the_hyperbola():
 def test_margin_sign_matches_brute_force_maximisation_over_r():
     rng = np.random.default_rng(0)
     pts = rng.uniform(-3, 3, size=(400, 2))
-    margin = hyperbola_criterion_margin(pts)
+    margin = criterion_margin(pts)
     rho = np.linalg.norm(pts, axis=1)
     F0 = 0.5 * (pts[:, 0] * pts[:, 1] - 1) ** 2
     u = np.linspace(1e-4, 1 - 1e-4, 4001)  # r = u·ρ
@@ -79,16 +76,16 @@ def test_margin_factorisation_identity():
     rng = np.random.default_rng(1)
     pts = rng.normal(size=(100, 2)) * 2
     a, b = pts.T
-    m = hyperbola_criterion_margin(pts)
+    m = criterion_margin(pts)
     lhs = (a**2 + b**2) ** 2 / 8 - 2 * (a * b - 1) ** 2
     np.testing.assert_allclose(lhs, 2 * m * (m + 2 * np.abs(a * b - 1)), rtol=1e-10, atol=1e-10)
 
 
 def test_scalar_inputs_return_floats():
-    assert hyperbola_criterion_margin([1.0, 1.0]) == pytest.approx(0.5)
-    assert hyperbola_criterion_margin((0.0, 0.0)) == pytest.approx(-1.0)
-    assert hyperbola_best_radius([3.0, 4.0]) == pytest.approx(2.5)
-    assert isinstance(hyperbola_best_radius([3.0, 4.0]), float)
+    assert criterion_margin([1.0, 1.0]) == pytest.approx(0.5)
+    assert criterion_margin((0.0, 0.0)) == pytest.approx(-1.0)
+    assert best_radius([3.0, 4.0]) == pytest.approx(2.5)
+    assert isinstance(best_radius([3.0, 4.0]), float)
 
 
 @pytest.mark.parametrize(
@@ -117,8 +114,8 @@ def test_gradient_flow_validates_landscape_and_theta0():
 
 def test_hyperbola_helpers_validate():
     with pytest.raises(ValueError, match="theta0"):
-        hyperbola_criterion_margin([1.0, 2.0, 3.0])
+        criterion_margin([1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match="finite"):
-        hyperbola_criterion_margin([np.nan, 1.0])
+        criterion_margin([np.nan, 1.0])
     with pytest.raises(ValueError, match="origin"):
-        hyperbola_best_radius([[1.0, 1.0], [0.0, 0.0]])
+        best_radius([[1.0, 1.0], [0.0, 0.0]])

@@ -12,97 +12,33 @@ Memory is O(M·n) unless a trace is asked for. Randomness comes from one
 ``torch.Generator`` seeded by ``seed``: the same seed gives the same numbers on the same
 device and dtype.
 
-Step sizes: a number, a 1-d tensor of per-trajectory constant steps, or a
-:class:`Schedule` (:func:`constant`, :func:`robbins_monro`, :func:`warmup`).
+Step sizes: a number, a 1-d array or tensor of per-trajectory constant steps, or a
+:class:`~lojasgd.sgd.schedules.Schedule`.
+
+No number is reported silently wrong: a trajectory whose iterate, stochastic gradient or
+loss becomes non-finite is reported as *diverged* (``SGDResult.diverged``), counted as having
+left the ball at that step and frozen at its last finite iterate; a frozen trajectory keeps
+its exit point exactly; a schedule's bad step stops the run with an error naming k.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from .landscapes import Landscape, as_theta
-from .noise import Noise
+from .. import validation
+from ..landscapes import Landscape
+from ..noise import Noise
+from .schedules import Schedule
 
-__all__ = [
-    "Schedule",
-    "constant",
-    "robbins_monro",
-    "warmup",
-    "SGDResult",
-    "StepRecord",
-    "simulate",
-]
+__all__ = ["SGDResult", "StepRecord", "simulate", "BACKENDS"]
 
-
-# --------------------------------------------------------------------------- schedules
-@dataclass(frozen=True)
-class Schedule:
-    r"""A deterministic step-size schedule k ↦ η_k.
-
-    Attributes:
-        fn: the map k ↦ η_k (k = 0, 1, …).
-        name: a short description used in plots and reprs.
-        sup: :math:`\bar\eta = \sup_k \eta_k` (the η̄ of Theorem 3.1).
-    """
-
-    fn: Callable[[int], float]
-    name: str
-    sup: float
-
-    def __call__(self, k: int) -> float:
-        return self.fn(k)
-
-    def values(self, steps: int) -> np.ndarray:
-        """η_0, …, η_{steps−1} as an array."""
-        return np.array([self.fn(k) for k in range(steps)], dtype=float)
-
-    def __repr__(self) -> str:
-        return f"Schedule({self.name})"
-
-
-def _pos(name: str, v: float) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v <= 0:
-        raise ValueError(f"{name}={v!r} must be a finite number > 0")
-    return float(v)
-
-
-def constant(eta: float) -> Schedule:
-    """Constant step η_k = η."""
-    eta = _pos("eta", eta)
-    return Schedule(lambda k: eta, f"constant η={eta:g}", eta)
-
-
-def robbins_monro(eta0: float, p: float) -> Schedule:
-    r"""Robbins–Monro steps :math:`\eta_k = \eta_0/(k+1)^p` with p ∈ (1/2, 1] (Theorem 4.1).
-
-    Then :math:`\sum\eta_k = \infty` and :math:`\sum\eta_k^2 < \infty`.
-    """
-    eta0 = _pos("eta0", eta0)
-    p = _pos("p", p)
-    if not 0.5 < p <= 1:
-        raise ValueError(f"p={p} must lie in (1/2, 1] so that Σ η_k = ∞ and Σ η_k² < ∞")
-    return Schedule(lambda k: eta0 / (k + 1) ** p, f"η₀={eta0:g}/(k+1)^{p:g}", eta0)
-
-
-def warmup(eta: float, warmup_steps: int, eta_start: float | None = None) -> Schedule:
-    r"""Linear warm-up from ``eta_start`` (default η/10) to η over ``warmup_steps``, then constant η."""
-    eta = _pos("eta", eta)
-    if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 1:
-        raise ValueError(f"warmup_steps={warmup_steps!r} must be an integer >= 1")
-    start = eta / 10 if eta_start is None else _pos("eta_start", eta_start)
-    if start > eta:
-        raise ValueError(f"eta_start={start} must be <= eta={eta}")
-
-    def fn(k: int) -> float:
-        return start + (eta - start) * min(k, warmup_steps) / warmup_steps
-
-    return Schedule(fn, f"warm-up {start:g}→{eta:g} over {warmup_steps}", eta)
+#: the simulation paths :func:`simulate` can run
+BACKENDS = ("auto", "tensor")
 
 
 # --------------------------------------------------------------------------- results
@@ -133,7 +69,11 @@ class SGDResult:
     r"""Per-trajectory outcome of :func:`simulate` (numpy arrays on the CPU).
 
     Attributes:
-        exit_step: τ if the trajectory left the ball within the run, else −1; shape (M,).
+        exit_step: τ if the trajectory left the ball within the run (or diverged at step τ),
+            else −1; shape (M,).
+        diverged: True where the iterate, the stochastic gradient or the loss became
+            non-finite (at step ``exit_step``); such a trajectory counts as exited and is frozen
+            at its last finite iterate; shape (M,).
         path_length: :math:`\sum_{k<\min(\tau, T)}|\theta_{k+1}-\theta_k|`, including the
             step that leaves; shape (M,).
         total_path_length: the length of the whole path run (equal to ``path_length``
@@ -142,9 +82,11 @@ class SGDResult:
         theta_final: θ at the end (at the exit point when ``stop_on_exit``); shape (M, n).
         loss_final: F(θ_final); shape (M,).
         steps_run: T, the number of steps run (fewer than asked on early stop).
-        radius: r per trajectory; shape (M,).
+        r: r per trajectory; shape (M,).
         record: the :class:`StepRecord` if ``record_every`` was given.
-        trace_steps, loss_trace, theta_trace: per-trajectory traces if ``trace_every`` was
+        trace_steps: (trace_steps, loss_trace, theta_trace) per-trajectory traces if ``trace_every`` was
+        loss_trace: see ``trace_steps``.
+        theta_trace: see ``trace_steps``.
             given (shapes (R,), (M, R), (M, R, n)).
     """
 
@@ -155,7 +97,8 @@ class SGDResult:
     theta_final: np.ndarray
     loss_final: np.ndarray
     steps_run: int
-    radius: np.ndarray
+    r: np.ndarray
+    diverged: np.ndarray | None = None
     record: StepRecord | None = None
     trace_steps: np.ndarray | None = None
     loss_trace: np.ndarray | None = None
@@ -167,10 +110,19 @@ class SGDResult:
         """M, the number of trajectories."""
         return int(self.exit_step.shape[0])
 
+    def __post_init__(self) -> None:
+        if self.diverged is None:
+            self.diverged = np.zeros(self.exit_step.shape, dtype=bool)
+
     @property
     def exited(self) -> np.ndarray:
-        """Boolean mask of the trajectories that left the ball (τ ≤ T)."""
+        """Boolean mask of the trajectories that left the ball (τ ≤ T), diverged ones included."""
         return self.exit_step >= 0
+
+    @property
+    def n_diverged(self) -> int:
+        """How many trajectories became non-finite."""
+        return int(self.diverged.sum())
 
     @property
     def n_exits(self) -> int:
@@ -184,35 +136,22 @@ class SGDResult:
 
 
 # --------------------------------------------------------------------------- simulator
-def _per_traj(name: str, value, M: int, device, dtype, *, positive: bool) -> Tensor:
-    """A scalar or a length-M 1-d tensor as a length-M tensor on device, validated."""
-    if isinstance(value, Tensor):
-        if value.device.type not in ("cpu", torch.device(device).type):
-            raise ValueError(f"{name} is on {value.device} but device={device}")
-        t = value.detach().to(device=device, dtype=dtype)
-        if t.ndim == 0:
-            t = t.expand(M)
-        if t.shape != (M,):
-            raise ValueError(f"{name} must be a number or have shape ({M},), got {tuple(t.shape)}")
-    else:
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-            raise TypeError(f"{name}={value!r} must be a number or a 1-d tensor")
-        t = torch.full((M,), float(value), device=device, dtype=dtype)
-    if not torch.isfinite(t).all():
-        raise ValueError(f"{name} must be finite")
-    if positive and (t <= 0).any():
-        raise ValueError(f"{name}={_describe(t)} must be > 0")
-    return t
-
-
-def _describe(t: Tensor) -> str:
-    return f"{float(t.min()):.6g}" if t.numel() == 1 or float(t.min()) == float(t.max()) else f"tensor(min={float(t.min()):.6g})"
-
-
-def _check_int(name: str, value, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name}={value!r} must be an integer >= {low}")
-    return int(value)
+def _initial_theta(landscape: Landscape, theta0, n_traj, device: torch.device, dtype: torch.dtype) -> Tensor:
+    """θ₀ as an (M, n) tensor on ``device``: one shared start (with ``n_traj``) or one per trajectory."""
+    if isinstance(theta0, Tensor) and theta0.device.type not in ("cpu", device.type):
+        raise ValueError(f"theta0 is on {theta0.device} but device={device}")
+    theta = validation.theta("theta0", theta0, landscape.dim, ndim=(1, 2), dtype=dtype).to(device)
+    if theta.ndim == 1:
+        if n_traj is None:
+            raise ValueError("n_traj is required when theta0 has shape (n,): how many trajectories to run")
+        M = validation.integer("n_traj", n_traj, low=1)
+        return theta.expand(M, -1).clone()
+    M = theta.shape[0]
+    if M == 0:
+        raise ValueError(f"theta0 has shape {tuple(theta.shape)}: at least one trajectory is needed")
+    if n_traj is not None and validation.integer("n_traj", n_traj, low=1) != M:
+        raise ValueError(f"n_traj={n_traj} does not match theta0 with {M} rows")
+    return theta.clone()
 
 
 def simulate(
@@ -221,7 +160,7 @@ def simulate(
     theta0,
     *,
     eta: float | Tensor | Schedule,
-    radius: float | Tensor,
+    r: float | Tensor,
     steps: int,
     n_traj: int | None = None,
     seed: int = 0,
@@ -233,7 +172,9 @@ def simulate(
     quantile_levels: Sequence[float] = (0.1, 0.5, 0.9),
     trace_every: int | None = None,
     trace_theta: bool = False,
+    max_trace_bytes: int = 2**31,
     check_every: int = 50,
+    backend: str = "auto",
     progress: bool = False,
 ) -> SGDResult:
     r"""Run M independent SGD trajectories :math:`\theta_{k+1} = \theta_k - \eta_k g(\theta_k;\xi_k)` at once.
@@ -243,13 +184,13 @@ def simulate(
         noise: the stochastic-gradient model.
         theta0: starting point, shape (n,) (shared) or (M, n) (one per trajectory); it is
             also the centre of each trajectory's ball.
-        eta: a constant step, a length-M tensor of per-trajectory constant steps, or a
-            :class:`Schedule`.
-        radius: r > 0 of the ball :math:`\bar B(\theta_0, r)`; a number or length-M tensor.
+        eta: a constant step (any real number type), one constant step per trajectory (a 1-d
+            array or tensor of length M), or a :class:`~lojasgd.sgd.schedules.Schedule`.
+        r: radius r > 0 of the ball :math:`\bar B(\theta_0, r)`; a number or one per trajectory.
         steps: number of SGD steps T ≥ 1.
         n_traj: M; required when ``theta0`` has shape (n,), else inferred.
-        seed: seed of the ``torch.Generator`` that drives all the noise.
-        device: where to run (``"cpu"``, ``"cuda"``, …).
+        seed: seed in [0, 2⁶³ − 1] of the ``torch.Generator`` that drives all the noise.
+        device: where to run (``"cpu"``, ``"cuda"``, …; ``"meta"`` holds no values and is refused).
         dtype: floating dtype (``torch.float64`` for theory checks).
         stop_on_exit: freeze a trajectory at its first point outside the ball (default).
             With False, trajectories continue after leaving (the exit step is still recorded).
@@ -261,65 +202,67 @@ def simulate(
         trace_every: keep F(θ_k) (and θ_k if ``trace_theta``) of every trajectory every so
             many steps; memory O(M·T/trace_every).
         trace_theta: also trace θ (needs ``trace_every``).
+        max_trace_bytes: refuse, before allocating anything, a trace larger than this.
         check_every: how often (in steps) to test the early-stop condition.
+        backend: ``"auto"`` or ``"tensor"`` (the batched torch program; the only path for
+            now). The result's ``meta["backend"]`` says which ran.
         progress: show a tqdm progress bar.
 
     Returns:
-        An :class:`SGDResult`.
+        An :class:`SGDResult`. Trajectories whose iterate, stochastic gradient or loss became
+        non-finite are flagged in ``diverged``, counted as exits at that step, and frozen at
+        their last finite iterate.
     """
-    if not isinstance(landscape, Landscape):
-        raise TypeError(f"landscape must be a Landscape, got {type(landscape).__name__}")
-    if not isinstance(noise, Noise):
-        raise TypeError(f"noise must be a Noise, got {type(noise).__name__}")
-    if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
-        raise TypeError(f"dtype={dtype!r} must be a floating torch.dtype")
-    device = torch.device(device)
-    steps = _check_int("steps", steps, 1)
-    check_every = _check_int("check_every", check_every, 1)
-    if isinstance(theta0, Tensor) and theta0.device.type not in ("cpu", device.type):
-        raise ValueError(f"theta0 is on {theta0.device} but device={device}")
-    theta = as_theta(theta0, landscape.dim, name="theta0", dtype=dtype).to(device)
-    if theta.ndim == 1:
-        if n_traj is None:
-            raise ValueError("n_traj is required when theta0 has shape (n,)")
-        M = _check_int("n_traj", n_traj, 1)
-        theta = theta.expand(M, -1).clone()
-    elif theta.ndim == 2:
-        M = theta.shape[0]
-        if n_traj is not None and n_traj != M:
-            raise ValueError(f"n_traj={n_traj} does not match theta0 with {M} rows")
-        theta = theta.clone()
-    else:
-        raise ValueError(f"theta0 must have shape (n,) or (M, n), got {tuple(theta.shape)}")
+    validation.instance("landscape", landscape, Landscape)
+    validation.instance("noise", noise, Noise)
+    dtype = validation.float_dtype("dtype", dtype)
+    device = validation.device("device", device)
+    backend = validation.choice("backend", backend, BACKENDS)
+    steps = validation.integer("steps", steps, low=1)
+    check_every = validation.integer("check_every", check_every, low=1)
+    seed = validation.seed("seed", seed)
+    stop_on_exit = validation.flag("stop_on_exit", stop_on_exit)
+    trace_theta = validation.flag("trace_theta", trace_theta)
+    progress = validation.flag("progress", progress)
+    theta = _initial_theta(landscape, theta0, n_traj, device, dtype)
+    M, n = theta.shape
     if stop_tol is not None:
-        if not (isinstance(stop_tol, (int, float)) and math.isfinite(stop_tol) and stop_tol >= 0):
-            raise ValueError(f"stop_tol={stop_tol!r} must be a finite number >= 0")
+        stop_tol = validation.nonnegative("stop_tol", stop_tol)
         if not noise.vanishes_at_minimum:
             raise ValueError(
                 f"stop_tol needs noise that vanishes at the minimum; {noise!r} keeps moving at F = 0"
             )
     if record_every is not None:
-        record_every = _check_int("record_every", record_every, 1)
+        record_every = validation.integer("record_every", record_every, low=1)
     if trace_every is not None:
-        trace_every = _check_int("trace_every", trace_every, 1)
+        trace_every = validation.integer("trace_every", trace_every, low=1)
+        max_trace_bytes = validation.integer("max_trace_bytes", max_trace_bytes, low=1)
+        n_points = steps // trace_every + 2
+        size = M * n_points * (1 + (n if trace_theta else 0)) * torch.finfo(dtype).bits // 8
+        if size > max_trace_bytes:
+            raise ValueError(
+                f"the trace would take {size / 2**20:.1f} MiB ({M} trajectories x {n_points} points"
+                f"{f' x (1 + {n}) numbers' if trace_theta else ''}), more than max_trace_bytes={max_trace_bytes}: "
+                "trace less often (trace_every), fewer trajectories, trace_theta=False, or raise max_trace_bytes"
+            )
     elif trace_theta:
         raise ValueError("trace_theta=True needs trace_every")
-    levels = tuple(float(q) for q in quantile_levels)
-    if any(not 0 <= q <= 1 for q in levels):
-        raise ValueError(f"quantile_levels={levels} must lie in [0, 1]")
+    levels = validation.levels("quantile_levels", quantile_levels)
 
-    r = _per_traj("radius", radius, M, device, dtype, positive=True)
+    r_vec = validation.per_trajectory("r", r, M, device=device, dtype=dtype, positive=True)
     if isinstance(eta, Schedule):
         schedule, eta_vec = eta, None
     else:
-        schedule, eta_vec = None, _per_traj("eta", eta, M, device, dtype, positive=True).unsqueeze(-1)
+        schedule = None
+        eta_vec = validation.per_trajectory("eta", eta, M, device=device, dtype=dtype, positive=True).unsqueeze(-1)
 
     land = landscape.to(device=device, dtype=dtype)
     gen = torch.Generator(device=device)
-    gen.manual_seed(int(seed))
+    gen.manual_seed(seed)
 
     disp = torch.zeros_like(theta)  # θ_k − θ_0, updated in place with θ_k
     alive = torch.ones(M, dtype=torch.bool, device=device)
+    diverged = torch.zeros(M, dtype=torch.bool, device=device)
     exit_step = torch.full((M,), -1, dtype=torch.int64, device=device)
     path = torch.zeros(M, dtype=dtype, device=device)
     total = torch.zeros(M, dtype=dtype, device=device)
@@ -329,6 +272,13 @@ def simulate(
     loss_tr: list[Tensor] = []
     theta_tr: list[Tensor] = []
     q_levels = torch.tensor(levels, dtype=dtype, device=device) if levels else None
+
+    def mark_diverged(bad: Tensor, k: int) -> None:
+        """Flag ``bad`` trajectories as diverged at step k: they count as exits and stop moving."""
+        nonlocal alive, exit_step
+        diverged.logical_or_(bad)
+        exit_step = torch.where(bad & (exit_step < 0), torch.full_like(exit_step, k), exit_step)
+        alive = alive & ~bad
 
     def observe(k: int, final: bool = False) -> None:
         """Record step k if a stride says so (or if it is the last step run), once."""
@@ -341,13 +291,15 @@ def simulate(
         if not (do_rec or do_tr):
             return
         F = land.loss(theta)
+        mark_diverged(~diverged & ~torch.isfinite(F), k)
         if do_rec:
             inside = alive.to(dtype)
             n_in = inside.sum()
+            F_in = torch.where(alive, F, torch.zeros_like(F))
             rec["steps"].append(k)
             rec["frac"].append(inside.mean())
-            rec["mli"].append((F * inside).mean())
-            rec["ml"].append(torch.where(n_in > 0, (F * inside).sum() / n_in.clamp_min(1), torch.nan))
+            rec["mli"].append(F_in.mean())
+            rec["ml"].append(torch.where(n_in > 0, F_in.sum() / n_in.clamp_min(1), torch.nan))
             if q_levels is not None:
                 rec["q"].append(torch.nanquantile(torch.where(alive, F, torch.nan), q_levels))
         if do_tr:
@@ -367,25 +319,32 @@ def simulate(
     for k in iterator:
         xi = noise.draw(land, M, gen, device, dtype)
         g = noise.gradient(land, theta, xi)
-        step_k = eta_vec if schedule is None else schedule(k)
+        step_k = eta_vec if schedule is None else schedule.step(k)
+        moving = alive if stop_on_exit else ~diverged
+        g_ok = torch.isfinite(g).all(-1)
+        mark_diverged(moving & ~g_ok, k + 1)
+        moving = moving & g_ok
+        # frozen and diverged rows get a zero step (never inf * 0 = NaN)
+        g = torch.where(moving.unsqueeze(-1), g, torch.zeros((), dtype=g.dtype, device=device))
         alive_f = alive.to(dtype).unsqueeze(-1)
         # per-row step: η_k, times 1{alive} when exited trajectories are frozen
         scale = (alive_f if stop_on_exit else torch.ones_like(alive_f)) * step_k
         length = torch.linalg.vector_norm(g, dim=-1) * scale.squeeze(-1).abs()
         theta.addcmul_(g, scale, value=-1.0)  # θ ← θ − η_k g, fused and in place
         disp.addcmul_(g, scale, value=-1.0)
+        mark_diverged(moving & ~torch.isfinite(theta).all(-1), k + 1)  # the step itself overflowed
         path.add_(length * alive_f.squeeze(-1))
         total.add_(length)
         dist = torch.linalg.vector_norm(disp, dim=-1)
-        torch.maximum(max_dist, dist, out=max_dist)
-        leaving = alive & (dist > r)
+        torch.fmax(max_dist, dist, out=max_dist)
+        leaving = alive & (dist > r_vec)
         exit_step = torch.where(leaving, torch.full_like(exit_step, k + 1), exit_step)
         alive = alive & ~leaving
         k_done = k + 1
         observe(k_done)
         if stop_tol is not None and (k_done % check_every == 0):
             F = land.loss(theta)
-            done = (~alive if stop_on_exit else torch.zeros_like(alive)) | (F <= stop_tol)
+            done = (~alive if stop_on_exit else torch.zeros_like(alive)) | (F <= stop_tol) | diverged
             if bool(done.all()):
                 break
     if progress:
@@ -393,6 +352,7 @@ def simulate(
 
     observe(k_done, final=True)
     loss_final = land.loss(theta)
+    mark_diverged(~diverged & ~torch.isfinite(loss_final), k_done)
     record = None
     if record_every is not None:
         record = StepRecord(
@@ -411,13 +371,15 @@ def simulate(
         theta_final=_np(theta),
         loss_final=_np(loss_final),
         steps_run=k_done,
-        radius=_np(r),
+        r=_np(r_vec),
+        diverged=_np(diverged),
         record=record,
         trace_steps=np.array(trace_steps, dtype=np.int64) if trace_every is not None else None,
         loss_trace=_np(torch.stack(loss_tr, dim=1)) if trace_every is not None else None,
         theta_trace=_np(torch.stack(theta_tr, dim=1)) if trace_theta else None,
         meta={"landscape": repr(landscape), "noise": repr(noise), "seed": seed, "device": str(device),
-              "dtype": str(dtype), "schedule": repr(schedule) if schedule is not None else "per-trajectory constant"},
+              "dtype": str(dtype), "backend": "tensor",
+              "schedule": repr(schedule) if schedule is not None else "per-trajectory constant"},
     )
 
 

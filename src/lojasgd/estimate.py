@@ -8,7 +8,11 @@ On the closed ball :math:`B = \bar B(\theta_0, r)`:
 * :func:`estimate_sigma` — :math:`\sigma = \sup_{\theta\in B,\,F>0} \mathbb E|g-\nabla F|^2/F` (Assumption 4);
 * :func:`estimate_G` — :math:`G = \sup_{\theta\in B}\operatorname{ess\,sup}_\xi|g(\theta;\xi)|`, the
   largest (per-sample) stochastic gradient, which fixes the set U of Assumption 2;
-* :func:`check_assumptions` — all of them, and Theorem 3.1's constants and verdict.
+* :func:`check_assumptions` — all of them, and Theorem 3.1's constants and verdict;
+* :func:`inf_over_ball` — the same machinery for any function φ of θ (an upper estimate of
+  :math:`\inf_B\varphi`);
+* :func:`circle_max` — a *certified* upper bound on the maximum of a function over circles in
+  the plane, from a grid and a Lipschitz margin (used for the hyperbola's constants).
 
 An infimum or supremum over a ball cannot be computed exactly in general. Each
 estimator evaluates the quantity at random points of the ball (uniform inside, and on
@@ -33,7 +37,7 @@ from scipy.optimize import minimize
 from torch import Tensor
 from torch.func import jvp
 
-from . import theory
+from . import theory, validation
 from .landscapes import Landscape, as_point
 from .noise import Noise
 
@@ -46,6 +50,8 @@ __all__ = [
     "estimate_sigma",
     "estimate_G",
     "check_assumptions",
+    "inf_over_ball",
+    "circle_max",
 ]
 
 
@@ -70,17 +76,31 @@ class Estimate:
         return float(self.value)
 
 
+def _search_options(n_points, n_starts, seed, maxiter) -> dict:
+    """The options every ball search shares, validated."""
+    return dict(
+        n_points=validation.integer("n_points", n_points, low=1),
+        n_starts=validation.integer("n_starts", n_starts, low=0),
+        seed=validation.seed("seed", seed),
+        maxiter=validation.integer("maxiter", maxiter, low=0),
+    )
+
+
 def _ball_args(landscape: Landscape, theta0, r) -> tuple[Tensor, float]:
     t0 = as_point(landscape, theta0)
-    if isinstance(r, bool) or not isinstance(r, (int, float)) or not math.isfinite(r) or r <= 0:
-        raise ValueError(f"r={r!r} must be a finite number > 0")
-    return t0, float(r)
+    return t0, validation.positive("r", r)
 
 
-def _count(name: str, v, low: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v < low:
-        raise ValueError(f"{name}={v!r} must be an integer >= {low}")
-    return v
+def _finite(name: str, value: Tensor, pts: Tensor) -> None:
+    """Raise if the landscape or the noise model returned a non-finite number at a point of the ball."""
+    bad = ~torch.isfinite(value)
+    if bad.ndim > 1:
+        bad = bad.reshape(bad.shape[0], -1).any(-1)
+    if bool(bad.any()):
+        where = pts[bad.nonzero()[0, 0]] if pts.ndim > 1 else pts
+        raise FloatingPointError(
+            f"{name} is not finite at theta={where.tolist()} in the ball: the estimate would be meaningless"
+        )
 
 
 def sample_ball(theta0: Tensor, r: float, n_inside: int, n_sphere: int, generator: torch.Generator) -> Tensor:
@@ -119,19 +139,21 @@ def _extremize(
     r: float,
     *,
     sense: str,
-    n_samples: int,
-    n_starts: int,
-    seed: int,
-    maxiter: int,
+    n_points: int = 1000,
+    n_starts: int = 2,
+    seed: int = 0,
+    maxiter: int = 100,
 ) -> Estimate:
     """Sample the ball, then polish the best ``n_starts`` points with L-BFGS-B.
 
     ``values`` maps points (N, n) to values (N,), NaN where undefined; ``value_one`` maps
     one θ to a differentiable scalar (NaN where undefined).
     """
-    gen = torch.Generator().manual_seed(int(seed))
-    n_in = n_samples // 2
-    pts = sample_ball(theta0, r, n_in, n_samples - n_in, gen)
+    opts = _search_options(n_points, n_starts, seed, maxiter)
+    n_points, n_starts, seed, maxiter = opts["n_points"], opts["n_starts"], opts["seed"], opts["maxiter"]
+    gen = torch.Generator().manual_seed(seed)
+    n_in = n_points // 2
+    pts = sample_ball(theta0, r, n_in, n_points - n_in, gen)
     with torch.no_grad():
         vals = values(pts).detach().to(torch.float64)
     sign = 1.0 if sense == "min" else -1.0
@@ -178,7 +200,7 @@ def estimate_alpha(
     theta0,
     r: float,
     *,
-    n_samples: int = 2000,
+    n_points: int = 2000,
     n_starts: int = 4,
     seed: int = 0,
     min_loss: float = 1e-12,
@@ -193,14 +215,13 @@ def estimate_alpha(
     linear regression :math:`4\lambda_{\min}(G_X)/N` on a ball containing a zero.
     """
     t0, r = _ball_args(landscape, theta0, r)
-    _count("n_samples", n_samples, 1)
-    _count("n_starts", n_starts, 0)
-    if not (isinstance(min_loss, (int, float)) and min_loss >= 0):
-        raise ValueError(f"min_loss={min_loss!r} must be a number >= 0")
+    min_loss = validation.nonnegative("min_loss", min_loss)
     land = landscape.to(dtype=torch.float64)
 
     def values(pts: Tensor) -> Tensor:
         F, g = land.value_and_grad(pts)
+        _finite("F", F, pts)
+        _finite("grad F", g, pts)
         ratio = (g**2).sum(-1) / F
         return torch.where(F > min_loss, ratio, torch.nan)
 
@@ -209,7 +230,7 @@ def estimate_alpha(
         F, g = F[0], g[0]
         return (g**2).sum() / F if float(F.detach()) > min_loss else torch.tensor(math.nan, dtype=th.dtype)
 
-    return _extremize(values, value_one, t0, r, sense="min", n_samples=n_samples, n_starts=n_starts, seed=seed,
+    return _extremize(values, value_one, t0, r, sense="min", n_points=n_points, n_starts=n_starts, seed=seed,
                       maxiter=maxiter)
 
 
@@ -230,7 +251,7 @@ def estimate_L(
     theta0,
     r: float,
     *,
-    n_samples: int = 256,
+    n_points: int = 256,
     n_iter: int = 50,
     n_starts: int = 2,
     seed: int = 0,
@@ -245,14 +266,14 @@ def estimate_L(
     radius of the set U of Assumption 2 (for instance r + η̄G) as ``r``.
     """
     t0, r = _ball_args(landscape, theta0, r)
-    _count("n_samples", n_samples, 1)
-    _count("n_iter", n_iter, 1)
-    _count("n_starts", n_starts, 0)
+    n_iter = validation.integer("n_iter", n_iter, low=1)
+    seed = validation.seed("seed", seed)
     land = landscape.to(dtype=torch.float64)
-    gen = torch.Generator().manual_seed(int(seed) + 1)
+    gen = torch.Generator().manual_seed(min(seed + 1, validation.SEED_MAX))
 
     def values(pts: Tensor) -> Tensor:
         lam, _ = _power_iteration(land, pts, n_iter, gen)
+        _finite("the Hessian norm", lam, pts)
         return lam
 
     warm: dict[str, Tensor] = {}
@@ -272,7 +293,7 @@ def estimate_L(
         v = v[0]
         return (v @ jvp(land._grad_one, (th,), (v,))[1]).abs()
 
-    return _extremize(values, value_one, t0, r, sense="max", n_samples=n_samples, n_starts=n_starts, seed=seed,
+    return _extremize(values, value_one, t0, r, sense="max", n_points=n_points, n_starts=n_starts, seed=seed,
                       maxiter=maxiter)
 
 
@@ -282,7 +303,7 @@ def estimate_sigma(
     theta0,
     r: float,
     *,
-    n_samples: int = 2000,
+    n_points: int = 2000,
     n_starts: int = 2,
     seed: int = 0,
     min_loss: float = 1e-12,
@@ -295,13 +316,13 @@ def estimate_sigma(
     (bounded noise): Assumption 4 then fails on balls that meet the zero set.
     """
     t0, r = _ball_args(landscape, theta0, r)
-    if not isinstance(noise, Noise):
-        raise TypeError(f"noise must be a Noise, got {type(noise).__name__}")
-    _count("n_samples", n_samples, 1)
+    validation.instance("noise", noise, Noise)
+    min_loss = validation.nonnegative("min_loss", min_loss)
     land = landscape.to(dtype=torch.float64)
 
     def values(pts: Tensor) -> Tensor:
         F = land.loss(pts)
+        _finite("F", F, pts)
         return torch.where(F > min_loss, noise.variance(land, pts) / F, torch.nan)
 
     def value_one(th: Tensor) -> Tensor:
@@ -310,7 +331,7 @@ def estimate_sigma(
             return torch.tensor(math.nan, dtype=th.dtype)
         return noise.variance(land, th.unsqueeze(0))[0] / F
 
-    return _extremize(values, value_one, t0, r, sense="max", n_samples=n_samples, n_starts=n_starts, seed=seed,
+    return _extremize(values, value_one, t0, r, sense="max", n_points=n_points, n_starts=n_starts, seed=seed,
                       maxiter=maxiter)
 
 
@@ -320,7 +341,7 @@ def estimate_G(
     theta0,
     r: float,
     *,
-    n_samples: int = 2000,
+    n_points: int = 2000,
     n_starts: int = 2,
     seed: int = 0,
     maxiter: int = 100,
@@ -333,8 +354,7 @@ def estimate_G(
     unbounded (Gaussian) noise.
     """
     t0, r = _ball_args(landscape, theta0, r)
-    if not isinstance(noise, Noise):
-        raise TypeError(f"noise must be a Noise, got {type(noise).__name__}")
+    validation.instance("noise", noise, Noise)
     land = landscape.to(dtype=torch.float64)
 
     def values(pts: Tensor) -> Tensor:
@@ -346,7 +366,7 @@ def estimate_G(
     with torch.no_grad():
         if math.isinf(float(values(t0.unsqueeze(0))[0])):
             return Estimate(math.inf, t0.numpy(), "sup", 1)
-    return _extremize(values, value_one, t0, r, sense="max", n_samples=n_samples, n_starts=n_starts, seed=seed,
+    return _extremize(values, value_one, t0, r, sense="max", n_points=n_points, n_starts=n_starts, seed=seed,
                       maxiter=maxiter)
 
 
@@ -355,11 +375,18 @@ class AssumptionReport:
     r"""Constants of Assumptions 1–4 on :math:`\bar B(\theta_0, r)` and Theorem 3.1's verdict.
 
     Attributes:
-        F0, r, eta: the initial loss, the radius, the (largest) step η̄.
-        alpha, L, sigma, G: the :class:`Estimate` of each constant (``kind="exact"`` if supplied as
+        F0: (F0, r, eta) the initial loss, the radius, the (largest) step η̄.
+        r: see ``F0``.
+        eta: see ``F0``.
+        alpha: (alpha, L, sigma, G) the :class:`Estimate` of each constant (``kind="exact"`` if supplied as
+        L: see ``alpha``.
+        sigma: see ``alpha``.
+        G: see ``alpha``.
             a number); G is the largest stochastic gradient (G_g in the book).
         reach: radius of the ball around θ₀ on which L was estimated (r + η̄G by default).
-        eta_max, q, K: :func:`~lojasgd.theory.step_size_limit`, :func:`~lojasgd.theory.contraction_factor`,
+        eta_max: (eta_max, q, K) :func:`~lojasgd.theory.step_size_limit`, :func:`~lojasgd.theory.contraction_factor`,
+        q: see ``eta_max``.
+        K: see ``eta_max``.
             :func:`~lojasgd.theory.path_constant` (NaN when η̄ ≥ η_max).
         exit_bound: Theorem 3.1(2)'s bound min(1, K√F0/r) (1 when it does not apply).
         chatterjee: Chatterjee's condition 4F0 < r²α.
@@ -430,10 +457,10 @@ def check_assumptions(
     known: dict[str, float | Estimate] | None = None,
     reach: float | None = None,
     seed: int = 0,
-    n_samples: int = 1000,
+    n_points: int = 1000,
     n_starts: int | None = None,
     maxiter: int | None = None,
-    L_samples: int | None = None,
+    L_points: int | None = None,
 ) -> AssumptionReport:
     r"""Estimate α, L, σ and G on :math:`\bar B(\theta_0, r)` and check the hypotheses of Theorem 3.1.
 
@@ -453,25 +480,28 @@ def check_assumptions(
             :math:`r + \bar\eta G`. Required with an estimated ``known["L"]``. When given, the
             report checks that U lies inside that ball.
         seed: seed of the sampling.
-        n_samples: points sampled for each estimate.
+        n_points: points sampled for each estimate.
         n_starts, maxiter: local-optimisation options passed to every estimator (None keeps
             each estimator's default).
-        L_samples: points sampled for L (default ``max(16, n_samples // 8)``).
+        L_points: points sampled for L (default ``max(16, n_points // 8)``).
     """
     t0, r = _ball_args(landscape, theta0, r)
-    if isinstance(eta, bool) or not isinstance(eta, (int, float)) or not math.isfinite(eta) or eta <= 0:
-        raise ValueError(f"eta={eta!r} must be a finite number > 0")
+    validation.instance("noise", noise, Noise)
+    eta = validation.positive("eta", eta)
+    if known is not None and not isinstance(known, dict):
+        raise TypeError(f"known must be a dict of constants, got {type(known).__name__}")
     known = dict(known or {})
     unknown = set(known) - {"alpha", "L", "sigma", "G"}
     if unknown:
         raise ValueError(f"known has unexpected keys {sorted(unknown)}; allowed: alpha, L, sigma, G")
     if reach is not None:
-        if isinstance(reach, bool) or not isinstance(reach, (int, float)) or not math.isfinite(reach) or reach < r:
-            raise ValueError(f"reach={reach!r} must be a finite number >= r={r}")
-        reach = float(reach)
+        reach = validation.real("reach", reach, lower=r)
     if isinstance(known.get("L"), Estimate) and known["L"].kind != "exact" and reach is None:
         raise ValueError("reach is required with an estimated known['L']: the radius of the ball where L was estimated")
     opts = {k: v for k, v in (("n_starts", n_starts), ("maxiter", maxiter)) if v is not None}
+    n_points = validation.integer("n_points", n_points, low=1)
+    if L_points is not None:
+        L_points = validation.integer("L_points", L_points, low=1)
 
     def given(name: str) -> Estimate | None:
         if name not in known:
@@ -479,14 +509,14 @@ def check_assumptions(
         v = known[name]
         if isinstance(v, Estimate):
             return v
-        if isinstance(v, bool) or not (isinstance(v, (int, float)) and v >= 0 and not math.isnan(v)):
-            raise ValueError(f"known[{name!r}]={v!r} must be a number >= 0 or an Estimate")
-        return Estimate(float(v), None, "exact")
+        if name == "alpha" and not validation._is_bool(v) and isinstance(v, (int, float, np.floating)) and v == math.inf:
+            return Estimate(math.inf, None, "exact")  # F vanishes on the whole ball
+        return Estimate(validation.nonnegative(f"known[{name!r}]", v), None, "exact")
 
     land = landscape.to(dtype=torch.float64)
-    alpha = given("alpha") or estimate_alpha(land, t0, r, n_samples=n_samples, seed=seed, **opts)
-    sigma = given("sigma") or estimate_sigma(land, noise, t0, r, n_samples=n_samples, seed=seed, **opts)
-    G = given("G") or estimate_G(land, noise, t0, r, n_samples=n_samples, seed=seed, **opts)
+    alpha = given("alpha") or estimate_alpha(land, t0, r, n_points=n_points, seed=seed, **opts)
+    sigma = given("sigma") or estimate_sigma(land, noise, t0, r, n_points=n_points, seed=seed, **opts)
+    G = given("G") or estimate_G(land, noise, t0, r, n_points=n_points, seed=seed, **opts)
     needed = r + eta * G.value
     L_reach = needed if reach is None else reach
     L = given("L")
@@ -495,8 +525,8 @@ def check_assumptions(
             raise ValueError(
                 "the noise is unbounded (G = inf), so Assumption 2 needs a global Lipschitz constant: pass known={'L': ...}"
             )
-        L_n = max(16, n_samples // 8) if L_samples is None else L_samples
-        L = estimate_L(land, t0, L_reach, n_samples=L_n, seed=seed, **opts)
+        L_n = max(16, n_points // 8) if L_points is None else L_points
+        L = estimate_L(land, t0, L_reach, n_points=L_n, seed=seed, **opts)
     F0 = float(land.loss(t0))
     a, Lv, s = alpha.value, L.value, sigma.value
     finite = math.isfinite(a) and a > 0 and math.isfinite(Lv) and Lv > 0 and math.isfinite(s)
@@ -504,7 +534,7 @@ def check_assumptions(
     if finite and eta < eta_max:
         q = theory.contraction_factor(eta, a, Lv, s)
         K = theory.path_constant(eta, a, Lv, s)
-        bound = theory.exit_probability_bound(F0, r, eta, a, Lv, s)
+        bound = theory.markov_exit_bound(F0, r, eta, a, Lv, s)
     else:
         q = K = math.nan
         bound = 1.0
@@ -521,3 +551,99 @@ def check_assumptions(
         q=float(q), K=float(K), exit_bound=float(bound),
         chatterjee=theory.chatterjee_condition(F0, r, a) if a > 0 else False, checks=checks,
     )
+
+
+def inf_over_ball(
+    values: Callable[[Tensor], Tensor],
+    theta0,
+    r: float,
+    *,
+    value_one: Callable[[Tensor], Tensor] | None = None,
+    n_points: int = 1000,
+    n_starts: int = 2,
+    seed: int = 0,
+    maxiter: int = 100,
+) -> Estimate:
+    r"""Upper estimate of :math:`\inf_{\theta\in\bar B(\theta_0,r)}\phi(\theta)` by sampling and L-BFGS-B.
+
+    The sampler and optimiser of the estimators above: φ at the centre, at
+    ``n_points`` uniform points of the ball and of its sphere, then local minimisation from
+    the best ``n_starts`` of them. Every value found is attained in the ball, so the result
+    is :math:`\ge` the true infimum.
+
+    Args:
+        values: φ batched, mapping points of shape (N, n) to shape (N,) (NaN where undefined).
+        theta0: the centre, shape (n,) (float64 is used).
+        r: radius > 0.
+        value_one: φ of one θ of shape (n,) as a differentiable scalar (default: ``values`` of
+            the point as a batch of one).
+        n_points, n_starts, seed, maxiter: as in :func:`estimate_alpha`.
+    """
+    if not callable(values):
+        raise TypeError(f"values={values!r} must be callable")
+    r = validation.positive("r", r)
+    if isinstance(theta0, Tensor):
+        dim = theta0.shape[-1] if theta0.ndim == 1 else -1
+    else:
+        dim = np.shape(theta0)[-1] if np.ndim(theta0) == 1 else -1
+    if dim < 1:
+        raise ValueError(f"theta0 must have shape (n,), got {tuple(np.shape(theta0))}")
+    t0 = validation.theta("theta0", theta0, dim, ndim=1, dtype=torch.float64)
+    one = value_one if value_one is not None else (lambda th: values(th.unsqueeze(0))[0])
+    return _extremize(values, one, t0, r, sense="min", n_points=n_points, n_starts=n_starts, seed=seed,
+                      maxiter=maxiter)
+
+
+def circle_max(fn, center, r, *, n_angles: int = 2048, refine: int = 40, lipschitz=None) -> np.ndarray:
+    r"""Maximum of ``fn(a, b)`` over the circles :math:`|\theta - c| = R`, element-wise.
+
+    ``center`` has shape (..., 2) and the radii ``r`` shape (...) (broadcast).
+
+    * Without ``lipschitz`` (an estimate, never above the true maximum up to rounding): the
+      maximum over ``n_angles`` equally spaced angles, refined by ``refine`` golden-section
+      steps in the bracket around the best angle.
+    * With ``lipschitz`` :math:`\Lambda` (broadcast with ``r``), a bound on the rate of
+      change of ``fn`` per unit arc length along the circle (for example a bound on
+      :math:`|\nabla\mathrm{fn}|` on the disc): the certified upper bound
+      :math:`\max_j \mathrm{fn}(\theta_j) + \pi R\Lambda/m` with :math:`m` = ``n_angles``, since
+      every point of the circle lies within arc length :math:`\pi R/m` of a grid point.
+    """
+    if not callable(fn):
+        raise TypeError(f"fn={fn!r} must be callable")
+    n_angles = validation.integer("n_angles", n_angles, low=8)
+    refine = validation.integer("refine", refine, low=0)
+    center = validation.theta("center", center, 2, dtype=torch.float64).numpy()
+    radius = validation.real_array("r", r, lower=0.0)
+    shape = np.broadcast_shapes(center.shape[:-1], radius.shape)
+    if lipschitz is not None:
+        lipschitz = validation.real_array("lipschitz", lipschitz, lower=0.0)
+        shape = np.broadcast_shapes(shape, lipschitz.shape)
+    c = np.broadcast_to(center, shape + (2,)).reshape(-1, 2)
+    R = np.broadcast_to(radius, shape).reshape(-1)
+
+    def value(phi: np.ndarray) -> np.ndarray:  # phi: (m, k)
+        return fn(c[:, :1] + R[:, None] * np.cos(phi), c[:, 1:] + R[:, None] * np.sin(phi))
+
+    h = 2 * np.pi / n_angles
+    grid = np.arange(n_angles) * h
+    vals = value(np.broadcast_to(grid, (c.shape[0], n_angles)))
+    if not np.all(np.isfinite(vals)):
+        raise FloatingPointError("fn is not finite at some point of the circles: its maximum would be meaningless")
+    if lipschitz is not None:
+        Lam = np.broadcast_to(lipschitz, shape).reshape(-1)
+        return (vals.max(axis=1) + R * Lam * h / 2).reshape(shape)
+    best = np.argmax(vals, axis=1)
+    lo, hi = grid[best] - h, grid[best] + h
+    g = (np.sqrt(5) - 1) / 2
+    x1, x2 = hi - g * (hi - lo), lo + g * (hi - lo)
+    f1, f2 = value(x1[:, None])[:, 0], value(x2[:, None])[:, 0]
+    for _ in range(refine):
+        left = f1 >= f2  # keep [lo, x2]
+        hi = np.where(left, x2, hi)
+        lo = np.where(left, lo, x1)
+        x1n, x2n = hi - g * (hi - lo), lo + g * (hi - lo)
+        f1, f2 = (np.where(left, value(x1n[:, None])[:, 0], f2),
+                  np.where(left, f1, value(x2n[:, None])[:, 0]))
+        x1, x2 = x1n, x2n
+    out = np.maximum(vals.max(axis=1), np.maximum(f1, f2))
+    return out.reshape(shape)

@@ -16,8 +16,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle
 
-from .landscapes import Landscape
-from .stats import Interval
+from ..landscapes import Landscape
+from ..stats import Interval
 
 __all__ = [
     "PALETTE",
@@ -43,7 +43,7 @@ PALETTE = {
     "vermillion": "#D55E00",
     "purple": "#CC79A7",
 }
-#: The default colour cycle (black and yellow left out: black is for bounds, yellow is faint).
+#: The default colour cycle; black (for bounds) and yellow (faint) are left out.
 COLORS = [PALETTE[k] for k in ("blue", "vermillion", "green", "orange", "purple", "sky")]
 
 _RC = {

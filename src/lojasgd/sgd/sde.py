@@ -25,17 +25,22 @@ import math
 import torch
 from torch import Tensor
 
-from .landscapes import Landscape
-from .noise import MLNoise
-from .sgd import SGDResult, simulate
+from .. import validation
+from ..landscapes import Landscape
+from ..noise import MLNoise
+from .simulate import SGDResult, simulate
 
 __all__ = ["euler_maruyama"]
 
 
-def _positive(name: str, value) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name}={value!r} must be a finite number > 0")
-    return float(value)
+def _number_or_vector(name: str, value, *, positive: bool) -> float | Tensor:
+    """A number (a float) or one number per trajectory (a float64 tensor), > 0 or >= 0."""
+    arr = validation.real_array(name, value, lower=0.0, strict_lower=positive)
+    if arr.ndim == 0:
+        return float(arr)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a number or a non-empty 1-d array (one per trajectory), got shape {arr.shape}")
+    return torch.as_tensor(arr)
 
 
 def euler_maruyama(
@@ -46,7 +51,7 @@ def euler_maruyama(
     sigma: float | Tensor,
     dt: float,
     t_max: float,
-    radius: float | Tensor,
+    r: float | Tensor,
     n_traj: int | None = None,
     seed: int = 0,
     **kwargs,
@@ -60,7 +65,7 @@ def euler_maruyama(
         sigma: the noise constant σ ≥ 0 (a number or a length-M tensor).
         dt: the time step Δt > 0 of the scheme.
         t_max: the time horizon; ``ceil(t_max / dt)`` steps are run.
-        radius: radius r of the ball :math:`\bar B(\theta_0, r)` whose exits are recorded
+        r: radius r of the ball :math:`\bar B(\theta_0, r)` whose exits are recorded
             (at the grid times jΔt only).
         n_traj: M, required when ``theta0`` has shape (n,).
         seed: seed of the Gaussian increments.
@@ -69,21 +74,11 @@ def euler_maruyama(
     Returns:
         The :class:`~lojasgd.sgd.SGDResult` of the scheme; step j corresponds to time jΔt.
     """
-    dt = _positive("dt", dt)
-    t_max = _positive("t_max", t_max)
-    if isinstance(eta, Tensor):
-        if not (torch.isfinite(eta).all() and (eta > 0).all()):
-            raise ValueError("eta must be finite and > 0 entrywise")
-    else:
-        eta = _positive("eta", eta)
-    if isinstance(sigma, Tensor):
-        if not (torch.isfinite(sigma).all() and (sigma >= 0).all()):
-            raise ValueError("sigma must be finite and >= 0 entrywise")
-    elif isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not math.isfinite(sigma) or sigma < 0:
-        raise ValueError(f"sigma={sigma!r} must be a finite number >= 0")
+    dt = validation.positive("dt", dt)
+    t_max = validation.positive("t_max", t_max)
+    eta = _number_or_vector("eta", eta, positive=True)
+    sigma = _number_or_vector("sigma", sigma, positive=False)
     scaled = eta * sigma / dt
-    if isinstance(scaled, Tensor):
-        scaled = scaled.to(torch.float64)
     steps = max(1, math.ceil(t_max / dt - 1e-9))
-    return simulate(landscape, MLNoise(scaled, direction="gaussian"), theta0, eta=dt, radius=radius, steps=steps,
+    return simulate(landscape, MLNoise(scaled, direction="gaussian"), theta0, eta=dt, r=r, steps=steps,
                     n_traj=n_traj, seed=seed, **kwargs)
