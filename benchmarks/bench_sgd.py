@@ -26,8 +26,9 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from lojasgd.landscapes import Hyperbola, TanhNetwork
-from lojasgd.noise import MiniBatch, MLNoise
+from lojasgd.examples.hyperbola import Hyperbola
+from lojasgd.examples.tanh_network import TanhNetwork
+from lojasgd.noise import MLNoise, MiniBatch
 from lojasgd.sgd import simulate
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -40,7 +41,7 @@ def _sync(device: torch.device) -> None:
 
 def batched_rate(land, noise, theta0, *, M, steps, eta, device, dtype) -> float:
     """Trajectory-steps per second of one batched ``simulate`` call (after a short warm-up)."""
-    kw = dict(eta=eta, radius=1e6, n_traj=M, device=device, dtype=dtype)
+    kw = dict(eta=eta, r=1e6, n_traj=M, device=device, dtype=dtype)
     simulate(land, noise, theta0, steps=5, seed=1, **kw)  # warm-up (allocations, kernels)
     _sync(device)
     t = time.perf_counter()

@@ -18,7 +18,8 @@ import time
 import numpy as np
 import torch
 
-from lojasgd import landscapes, noise, sgd
+from lojasgd import noise, sgd
+from lojasgd.examples import hyperbola
 
 THETA0 = (1.2, 1.0)
 RADIUS, SIGMA, ETA, STEPS = 0.75, 20.0, 0.3, 400
@@ -36,7 +37,7 @@ def main() -> None:
     torch.set_num_threads(1)
     torch.set_default_dtype(torch.float64)
     t = time.perf_counter()
-    res = sgd.simulate(landscapes.Hyperbola(), noise.MLNoise(SIGMA), torch.tensor(THETA0), eta=ETA, radius=RADIUS,
+    res = sgd.simulate(hyperbola.Hyperbola(), noise.MLNoise(SIGMA), torch.tensor(THETA0), eta=ETA, r=RADIUS,
                        steps=STEPS, n_traj=args.n_traj, seed=args.seed, progress=True)
     seconds = time.perf_counter() - t
     stays = ~res.exited

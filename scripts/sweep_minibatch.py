@@ -9,7 +9,7 @@ largest distance max_k |theta_k - theta_0| reached, so that the probability of s
 in B(theta0, r) is P(max distance <= r) for every radius r at once, and the final loss;
 for every b the mean loss E F(theta_k) every 10 steps. Gradient descent (b = N without
 replacement) is stored as the reference path. Finally it stores the point of the ball
-B(theta0, 1) where ``lojasgd.assumptions.estimate_alpha`` found the smallest ratio
+B(theta0, 1) where ``lojasgd.estimate.estimate_alpha`` found the smallest ratio
 |grad F|^2 / F: that ratio is an upper bound on the local constant alpha(theta0, 1).
 
 Usage, from the repository root (under a minute on one core):
@@ -25,7 +25,8 @@ import time
 import numpy as np
 import torch
 
-from lojasgd import assumptions, landscapes, noise, sgd
+from lojasgd import estimate, noise, sgd
+from lojasgd.examples import tanh_network
 
 BATCHES = (1, 2, 4, 8, 16)
 ETA = 0.02
@@ -34,14 +35,14 @@ TARGETS = (1.0, -1.0, 0.5, -0.5)
 ALPHA_RADIUS = 1.0
 
 
-def network() -> landscapes.TanhNetwork:
+def network() -> tanh_network.TanhNetwork:
     """The chapter 6 network and data (deterministic)."""
     X = torch.randn(4, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     X = X / X.norm(dim=1, keepdim=True)
-    return landscapes.TanhNetwork(X, torch.tensor(TARGETS, dtype=torch.float64), width=8, depth=3)
+    return tanh_network.TanhNetwork(X, torch.tensor(TARGETS, dtype=torch.float64), width=8, depth=3)
 
 
-def start(net: landscapes.TanhNetwork) -> torch.Tensor:
+def start(net: tanh_network.TanhNetwork) -> torch.Tensor:
     """Chatterjee's initialisation with output scale 8 (hidden weights from seed 1)."""
     return net.chatterjee_init(SCALE, generator=torch.Generator().manual_seed(1))
 
@@ -59,19 +60,19 @@ def main() -> None:
     net = network()
     theta0 = start(net)
     out: dict[str, np.ndarray] = {}
-    gd = sgd.simulate(net, noise.MiniBatch(net.n_samples, replace=False), theta0, eta=ETA, radius=1e6,
+    gd = sgd.simulate(net, noise.MiniBatch(net.n_samples, replace=False), theta0, eta=ETA, r=1e6,
                       steps=args.steps, n_traj=1, seed=0, record_every=10)
     out["gd_max_distance"] = gd.max_distance[0]
     out["gd_mean_loss"] = gd.record.mean_loss
     for b in BATCHES:
         t = time.perf_counter()
-        res = sgd.simulate(net, noise.MiniBatch(b), theta0, eta=ETA, radius=1e6, steps=args.steps,
+        res = sgd.simulate(net, noise.MiniBatch(b), theta0, eta=ETA, r=1e6, steps=args.steps,
                            n_traj=args.reps, seed=args.seed + b, record_every=10, progress=True)
         out[f"b{b}_max_distance"] = res.max_distance.astype(np.float32)
         out[f"b{b}_loss_final"] = res.loss_final.astype(np.float32)
         out[f"b{b}_mean_loss"] = res.record.mean_loss
         print(f"b={b}: {time.perf_counter() - t:.0f} s, median max distance {np.median(res.max_distance):.3f}")
-    est = assumptions.estimate_alpha(net, theta0, ALPHA_RADIUS, n_samples=2000, seed=0)
+    est = estimate.estimate_alpha(net, theta0, ALPHA_RADIUS, n_points=2000, seed=0)
     print(f"alpha(theta0, {ALPHA_RADIUS}) <= {est.value:.4g}")
     out["alpha_point"] = est.point
     np.savez_compressed(args.out, alpha_radius=ALPHA_RADIUS, batches=np.array(BATCHES), eta=ETA, scale=SCALE, reps=args.reps,

@@ -26,7 +26,8 @@ import time
 import numpy as np
 import torch
 
-from lojasgd import landscapes, noise, sgd
+from lojasgd import noise, sgd
+from lojasgd.examples import hyperbola
 from lojasgd.sweeps import Grid
 
 THETA0 = (1.2, 1.0)
@@ -43,8 +44,8 @@ def theta0_of_F0(F0: torch.Tensor) -> torch.Tensor:
 
 def run(grid: Grid, theta0: torch.Tensor, sigma: torch.Tensor | float, *, steps: int, seed: int) -> dict:
     t = time.perf_counter()
-    res = sgd.simulate(landscapes.Hyperbola(), noise.MLNoise(sigma), theta0, eta=grid.column("eta"),
-                       radius=RADIUS, steps=steps, seed=seed, progress=True)
+    res = sgd.simulate(hyperbola.Hyperbola(), noise.MLNoise(sigma), theta0, eta=grid.column("eta"),
+                       r=RADIUS, steps=steps, seed=seed, progress=True)
     stays = ~res.exited
     path = grid.per_cell(res.path_length)
     print(f"{grid}: {time.perf_counter() - t:.0f} s, overall staying frequency {stays.mean():.3f}")

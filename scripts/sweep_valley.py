@@ -20,7 +20,8 @@ import time
 import numpy as np
 import torch
 
-from lojasgd import landscapes, noise, sgd
+from lojasgd import noise, sgd
+from lojasgd.examples import valley
 from lojasgd.sweeps import Grid
 
 SIGMA = 8.0
@@ -41,8 +42,8 @@ def main() -> None:
     x0 = torch.sqrt(2 * grid.column("F0"))
     theta0 = torch.stack([x0, torch.zeros_like(x0)], dim=-1)
     t = time.perf_counter()
-    res = sgd.simulate(landscapes.FlatValley(), noise.MLNoise(SIGMA, direction=[0.0, 1.0]), theta0,
-                       eta=grid.column("eta"), radius=RADIUS, steps=args.steps, seed=args.seed, progress=True)
+    res = sgd.simulate(valley.FlatValley(), noise.MLNoise(SIGMA, direction=[0.0, 1.0]), theta0,
+                       eta=grid.column("eta"), r=RADIUS, steps=args.steps, seed=args.seed, progress=True)
     print(f"{grid}: {time.perf_counter() - t:.0f} s")
     np.savez_compressed(
         args.out, eta=grid.axes["eta"], F0=grid.axes["F0"], reps=args.reps, steps=args.steps, seed=args.seed,
