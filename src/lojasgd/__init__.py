@@ -41,44 +41,10 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0+unknown"
 
-__all__ = [
-    # modules
-    "estimate",
-    "examples",
-    "landscapes",
-    "noise",
-    "rademacher",
-    "sgd",
-    "stats",
-    "sweeps",
-    "theory",
-    "validation",
-    # simulation
-    "simulate",
-    "SGDResult",
-    "Schedule",
-    "constant",
-    "robbins_monro",
-    "warmup",
-    # landscapes
-    "Landscape",
-    "FiniteSum",
-    "SquaredLossModel",
-    "TorchLandscape",
-    "TorchFiniteSum",
-    "ModuleRegression",
-    # noise
-    "Noise",
-    "MLNoise",
-    "BoundedNoise",
-    "MiniBatch",
-    # assumptions
-    "check_assumptions",
-    "AssumptionReport",
-    "Estimate",
-    # intervals
-    "Interval",
-    "wilson",
-    "clopper_pearson",
-    "__version__",
-]
+_MODULES = ["estimate", "examples", "landscapes", "noise", "rademacher", "sgd", "stats", "sweeps", "theory", "validation"]
+_SIMULATION = ["simulate", "SGDResult", "Schedule", "constant", "robbins_monro", "warmup"]
+_LANDSCAPES = ["Landscape", "FiniteSum", "SquaredLossModel", "TorchLandscape", "TorchFiniteSum", "ModuleRegression"]
+_NOISE = ["Noise", "MLNoise", "BoundedNoise", "MiniBatch"]
+_ASSUMPTIONS = ["check_assumptions", "AssumptionReport", "Estimate"]
+_INTERVALS = ["Interval", "wilson", "clopper_pearson"]
+__all__ = _MODULES + _SIMULATION + _LANDSCAPES + _NOISE + _ASSUMPTIONS + _INTERVALS + ["__version__"]

@@ -297,6 +297,21 @@ def estimate_L(
                       maxiter=maxiter)
 
 
+def _noise_sup(landscape: Landscape, noise: Noise, theta0, r, values_of) -> tuple[Callable, Callable, Tensor, float, Landscape]:
+    """The pieces every noise estimator shares: checked ball, float64 landscape, batched and one-point values."""
+    t0, r = _ball_args(landscape, theta0, r)
+    validation.instance("noise", noise, Noise)
+    land = landscape.to(dtype=torch.float64)
+
+    def values(pts: Tensor) -> Tensor:
+        return values_of(land, pts)
+
+    def value_one(th: Tensor) -> Tensor:
+        return values_of(land, th.unsqueeze(0))[0]
+
+    return values, value_one, t0, r, land
+
+
 def estimate_sigma(
     landscape: Landscape,
     noise: Noise,
@@ -315,37 +330,20 @@ def estimate_sigma(
     ``inf``-like large values when the noise does not vanish with F near its zero set
     (bounded noise): Assumption 4 then fails on balls that meet the zero set.
     """
-    t0, r = _ball_args(landscape, theta0, r)
-    validation.instance("noise", noise, Noise)
     min_loss = validation.nonnegative("min_loss", min_loss)
-    land = landscape.to(dtype=torch.float64)
 
-    def values(pts: Tensor) -> Tensor:
+    def ratio(land: Landscape, pts: Tensor) -> Tensor:
         F = land.loss(pts)
         _finite("F", F, pts)
         return torch.where(F > min_loss, noise.variance(land, pts) / F, torch.nan)
 
-    def value_one(th: Tensor) -> Tensor:
-        F = land.loss(th.unsqueeze(0))[0]
-        if float(F.detach()) <= min_loss:
-            return torch.tensor(math.nan, dtype=th.dtype)
-        return noise.variance(land, th.unsqueeze(0))[0] / F
-
+    values, value_one, t0, r, _ = _noise_sup(landscape, noise, theta0, r, ratio)
     return _extremize(values, value_one, t0, r, sense="max", n_points=n_points, n_starts=n_starts, seed=seed,
                       maxiter=maxiter)
 
 
-def estimate_G(
-    landscape: Landscape,
-    noise: Noise,
-    theta0,
-    r: float,
-    *,
-    n_points: int = 2000,
-    n_starts: int = 2,
-    seed: int = 0,
-    maxiter: int = 100,
-) -> Estimate:
+def estimate_G(landscape: Landscape, noise: Noise, theta0, r: float, *, n_points: int = 2000, n_starts: int = 2,
+               seed: int = 0, maxiter: int = 100) -> Estimate:
     r"""Lower estimate of :math:`G = \sup_{\theta\in B}\operatorname{ess\,sup}_\xi|g(\theta;\xi)|` (largest stochastic gradient).
 
     For mini-batches of a finite sum this is the largest per-sample gradient
@@ -353,16 +351,7 @@ def estimate_G(
     Assumption 2 holds with :math:`U = \bar B(\theta_0, r + \bar\eta G)`. ``inf`` for
     unbounded (Gaussian) noise.
     """
-    t0, r = _ball_args(landscape, theta0, r)
-    validation.instance("noise", noise, Noise)
-    land = landscape.to(dtype=torch.float64)
-
-    def values(pts: Tensor) -> Tensor:
-        return noise.max_norm(land, pts)
-
-    def value_one(th: Tensor) -> Tensor:
-        return noise.max_norm(land, th.unsqueeze(0))[0]
-
+    values, value_one, t0, r, _ = _noise_sup(landscape, noise, theta0, r, lambda land, pts: noise.max_norm(land, pts))
     with torch.no_grad():
         if math.isinf(float(values(t0.unsqueeze(0))[0])):
             return Estimate(math.inf, t0.numpy(), "sup", 1)

@@ -84,6 +84,21 @@ def _is_bool(value: Any) -> bool:
     return isinstance(value, Tensor) and value.dtype == torch.bool
 
 
+def _real_ndarray(name: str, value: Any) -> np.ndarray:
+    """``np.asarray(value)`` if it holds real numbers (integer or floating dtype), else a TypeError."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name}={value!r} must be a real number or an array of them") from None
+    if arr.dtype == np.bool_:
+        raise TypeError(f"{name} must hold real numbers, not bools")
+    if arr.dtype.kind == "c":
+        raise TypeError(f"{name} must be real, not complex")
+    if arr.dtype.kind not in "iuf":
+        raise TypeError(f"{name}={value!r} must be a real number or an array of them")
+    return arr
+
+
 def _to_array(name: str, value: Any) -> np.ndarray:
     """``value`` as a float64 ndarray, refusing what is not a real number (TypeError)."""
     if value is None:
@@ -102,16 +117,7 @@ def _to_array(name: str, value: Any) -> np.ndarray:
         raise TypeError(f"{name}={value!r} must be real, not complex")
     if isinstance(value, numbers.Real):
         return np.asarray(float(value))
-    try:
-        arr = np.asarray(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name}={value!r} must be a real number or an array of them") from None
-    if arr.dtype == np.bool_:
-        raise TypeError(f"{name}={value!r} must be real numbers, not bools")
-    if arr.dtype.kind == "c":
-        raise TypeError(f"{name}={show(arr.real)} must be real, not complex")
-    if arr.dtype.kind not in "iuf":
-        raise TypeError(f"{name}={value!r} must be a real number or an array of them")
+    arr = _real_ndarray(name, value)
     return arr.astype(np.float64)
 
 
@@ -153,24 +159,19 @@ def real(
     return float(arr)
 
 
-def real_array(
-    name: str,
-    value: Any,
-    *,
-    lower: float | None = None,
-    upper: float | None = None,
-    strict_lower: bool = False,
-    strict_upper: bool = False,
-    ndim: int | None = None,
-    nonempty: bool = False,
-) -> np.ndarray:
-    """Finite real numbers as a float64 ndarray (any shape unless ``ndim`` is given)."""
+def real_array(name: str, value: Any, *, ndim: int | None = None, nonempty: bool = False, **bounds: Any) -> np.ndarray:
+    """Finite real numbers as a float64 ndarray (any shape unless ``ndim`` is given).
+
+    ``bounds`` are those of :func:`real` (``lower``, ``upper``, ``strict_lower``,
+    ``strict_upper``), applied entrywise.
+    """
     arr = _to_array(name, value)
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be a {ndim}-d array, got shape {arr.shape}")
     if nonempty and arr.size == 0:
         raise ValueError(f"{name} must not be empty")
-    _check_range(name, arr, lower, upper, strict_lower, strict_upper)
+    _check_range(name, arr, bounds.get("lower"), bounds.get("upper"), bounds.get("strict_lower", False),
+                 bounds.get("strict_upper", False))
     return arr
 
 
@@ -318,16 +319,7 @@ def theta(
             raise ValueError(f"{name} is a tensor on the meta device, which holds no values")
         t = value
     else:
-        try:
-            arr = np.asarray(value)
-        except (TypeError, ValueError):
-            raise TypeError(f"{name}={value!r} must be an array of real numbers") from None
-        if arr.dtype == np.bool_:
-            raise TypeError(f"{name} must hold real numbers, not bools")
-        if arr.dtype.kind == "c":
-            raise TypeError(f"{name} must be real, not complex")
-        if arr.dtype.kind not in "iuf":
-            raise TypeError(f"{name}={value!r} must be an array of real numbers")
+        arr = _real_ndarray(name, value)
         if arr.dtype.kind != "f":
             arr = arr.astype(np.float64)
         elif not arr.flags.writeable:
