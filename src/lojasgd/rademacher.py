@@ -136,6 +136,7 @@ def enumerate_law(weights, *, decimals: int = 12) -> tuple[np.ndarray, np.ndarra
     Returns:
         ``(values, probs)``: the sorted distinct values and their probabilities (summing to 1).
     """
+    decimals = validation.integer("decimals", decimals, low=0)
     a = _weights(weights)
     if a.size > _MAX_ENUMERATE:
         raise ValueError(f"len(weights)={a.size} must be <= {_MAX_ENUMERATE} for enumeration (2^n patterns)")
@@ -164,9 +165,8 @@ def characteristic_function(u, weights, *, chunk: int = 256) -> np.ndarray | flo
         chunk: how many weights to multiply at once (memory ``u.size * chunk``).
     """
     a = _weights(weights)
-    u = np.asarray(u, dtype=float)
-    if not np.all(np.isfinite(u)):
-        raise ValueError("u must be finite")
+    u = validation.real_array("u", u)
+    chunk = validation.integer("chunk", chunk, low=1)
     flat = u.ravel()
     out = np.ones_like(flat)
     for start in range(0, a.size, chunk):
@@ -244,7 +244,7 @@ def density(x, weights, *, tol: float = 1e-14, cutoff: float | None = None) -> n
         cutoff: an explicit cut-off U instead.
     """
     a = _weights(weights)
-    x = np.asarray(x, dtype=float)
+    x = validation.real_array("x", x)
     if not np.all(np.isfinite(x)):
         raise ValueError("x must be finite")
     R = float(np.sum(np.abs(a)))

@@ -207,6 +207,7 @@ def path_rms_bound(F0: float, eta: float, alpha: float, L: float, sigma: float, 
         when an argument is an array).
     """
     F0 = _nonnegative("F0", F0)
+    sigma = _nonnegative("sigma", sigma)
     q = contraction_factor(eta, alpha, L, sigma)
     Lambda = _Lambda(Lambda, _real("alpha", alpha))
     eta = _real("eta", eta)
