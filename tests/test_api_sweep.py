@@ -16,7 +16,6 @@ import math
 import re
 
 import numpy as np
-import pytest
 import torch
 
 from lojasgd import estimate, noise, rademacher, sgd, stats, sweeps, theory

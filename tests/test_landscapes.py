@@ -237,7 +237,7 @@ def test_tanh_backpropagation_equals_generic_torch_func_path(depth):
     torch.testing.assert_close(net.output_grads(theta), SquaredLossModel.output_grads(net, theta), **close)
     ref_hvp = torch.func.jvp(lambda t: FiniteSum.grad(net, t), (theta,), (vec,))[1]
     torch.testing.assert_close(net.hvp(theta, vec), ref_hvp, rtol=1e-9, atol=1e-10)
-    torch.testing.assert_close(net._grad_one(theta[0, 0]), FiniteSum._grad_one(net, theta[0, 0]), **close)
+    torch.testing.assert_close(net.grad_one(theta[0, 0]), FiniteSum.grad_one(net, theta[0, 0]), **close)
 
 
 def test_tanh_backpropagation_is_differentiable_through_its_gradient():

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import lojasgd
 from lojasgd import noise, sgd, stats, theory, validation
-from lojasgd.examples import hyperbola, valley
+from lojasgd.examples import valley
 from lojasgd.examples.hyperbola import Hyperbola
 from lojasgd.examples.valley import FlatValley
 

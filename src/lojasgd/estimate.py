@@ -291,7 +291,7 @@ def estimate_L(
                     v = w / torch.linalg.vector_norm(w, dim=-1, keepdim=True).clamp_min(1e-300)
             warm["v"] = v
         v = v[0]
-        return (v @ jvp(land._grad_one, (th,), (v,))[1]).abs()
+        return (v @ jvp(land.grad_one, (th,), (v,))[1]).abs()
 
     return _extremize(values, value_one, t0, r, sense="max", n_points=n_points, n_starts=n_starts, seed=seed,
                       maxiter=maxiter)
@@ -498,7 +498,7 @@ def check_assumptions(
         v = known[name]
         if isinstance(v, Estimate):
             return v
-        if name == "alpha" and not validation._is_bool(v) and isinstance(v, (int, float, np.floating)) and v == math.inf:
+        if name == "alpha" and validation.is_plus_infinity(v):
             return Estimate(math.inf, None, "exact")  # F vanishes on the whole ball
         return Estimate(validation.nonnegative(f"known[{name!r}]", v), None, "exact")
 

@@ -163,7 +163,7 @@ def chatterjee_condition(F0: float, r: float, alpha: float) -> bool:
     """
     F0 = _nonnegative("F0", F0)
     r = _positive("r", r)
-    if not validation._is_bool(alpha) and isinstance(alpha, (int, float, np.floating)) and alpha == math.inf:
+    if validation.is_plus_infinity(alpha):
         return True
     alpha = _positive("alpha", alpha)
     return 4 * F0 < r**2 * alpha

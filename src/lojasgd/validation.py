@@ -20,6 +20,7 @@ for example ``eta=-0.1 must be > 0``.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Sequence
 from typing import Any
@@ -37,6 +38,7 @@ __all__ = [
     "in_range",
     "integer",
     "flag",
+    "is_plus_infinity",
     "seed",
     "choice",
     "instance",
@@ -224,6 +226,17 @@ def integer(name: str, value: Any, *, low: int | None = None, high: int | None =
         cond = f">= {low}" if low is not None else f"<= {high}"
         raise ValueError(f"{name}={value} must be an integer {cond}")
     return value
+
+
+def is_plus_infinity(value: Any) -> bool:
+    """True for +∞ given as a real number of any type (a bool is never infinite)."""
+    if _is_bool(value) or isinstance(value, (str, bytes)) or value is None:
+        return False
+    try:
+        arr = _to_array("value", value)
+    except (TypeError, ValueError):
+        return False
+    return arr.ndim == 0 and float(arr) == math.inf
 
 
 def flag(name: str, value: Any) -> bool:

@@ -53,7 +53,7 @@ class PlateauValley(Landscape):
         gy = self.height * ds * torch.sign(y) / self.width
         return torch.stack([x, gy], dim=-1)
 
-    def _grad_one(self, t: Tensor) -> Tensor:
+    def grad_one(self, t: Tensor) -> Tensor:
         return self.grad(t)
 
     def __repr__(self) -> str:

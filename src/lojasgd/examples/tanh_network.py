@@ -184,7 +184,7 @@ class TanhNetwork(SquaredLossModel):
         flat_t, flat_v = theta.reshape(-1, self.dim), v.reshape(-1, self.dim)
         return jvp(self.grad, (flat_t,), (flat_v,))[1].reshape(theta.shape)
 
-    def _grad_one(self, t: Tensor) -> Tensor:
+    def grad_one(self, t: Tensor) -> Tensor:
         return self.grad(t.unsqueeze(0))[0]
 
     def batch_grad(self, theta: Tensor, idx: Tensor) -> Tensor:

@@ -108,11 +108,12 @@ class Landscape(ABC):
         flat_v = v.reshape(-1, self.dim)
 
         def one(t: Tensor, w: Tensor) -> Tensor:
-            return jvp(lambda s: self._grad_one(s), (t,), (w,))[1]
+            return jvp(lambda s: self.grad_one(s), (t,), (w,))[1]
 
         return vmap(one)(flat_t, flat_v).reshape(theta.shape)
 
-    def _grad_one(self, t: Tensor) -> Tensor:
+    def grad_one(self, t: Tensor) -> Tensor:
+        """∇F at one θ of shape ``(dim,)`` (the function ``torch.func`` transforms differentiate)."""
         return self.grad(t.unsqueeze(0)).squeeze(0)
 
     def to(self, device=None, dtype=None) -> "Landscape":
@@ -166,7 +167,7 @@ class FiniteSum(Landscape):
         g, v = vmap(grad_and_value(lambda t: self._mean_loss_one(t, *self.data)))(flat)
         return v.reshape(theta.shape[:-1]), g.reshape(theta.shape)
 
-    def _grad_one(self, t: Tensor) -> Tensor:
+    def grad_one(self, t: Tensor) -> Tensor:
         return grad(lambda s: self._mean_loss_one(s, *self.data))(t)
 
     def sample_losses(self, theta: Tensor) -> Tensor:

@@ -56,7 +56,7 @@ class TorchLandscape(Landscape):
         g, v = vmap(grad_and_value(self.fn))(flat)
         return v.reshape(theta.shape[:-1]), g.reshape(theta.shape)
 
-    def _grad_one(self, t: Tensor) -> Tensor:
+    def grad_one(self, t: Tensor) -> Tensor:
         return grad(self.fn)(t)
 
 
