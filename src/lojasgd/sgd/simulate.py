@@ -254,19 +254,20 @@ def simulate(
         schedule, eta_vec = eta, None
     else:
         schedule = None
-        eta_vec = validation.per_trajectory("eta", eta, M, device=device, dtype=dtype, positive=True).unsqueeze(-1)
+        eta_vec = validation.per_trajectory("eta", eta, M, device=device, dtype=dtype, positive=True)
 
     land = landscape.to(device=device, dtype=dtype)
     gen = torch.Generator(device=device)
     gen.manual_seed(seed)
 
-    disp = torch.zeros_like(theta)  # θ_k − θ_0, updated in place with θ_k
+    theta0_all = theta.clone()  # the centres: distances are |θ_k − θ_0|, recomputed (no running displacement)
     alive = torch.ones(M, dtype=torch.bool, device=device)
     diverged = torch.zeros(M, dtype=torch.bool, device=device)
     exit_step = torch.full((M,), -1, dtype=torch.int64, device=device)
     path = torch.zeros(M, dtype=dtype, device=device)
-    total = torch.zeros(M, dtype=dtype, device=device)
+    total = torch.zeros(M, dtype=dtype, device=device) if not stop_on_exit else path
     max_dist = torch.zeros(M, dtype=dtype, device=device)
+    zero = torch.zeros((), dtype=dtype, device=device)
     rec: dict[str, list] = {k: [] for k in ("steps", "frac", "mli", "ml", "q")}
     trace_steps: list[int] = []
     loss_tr: list[Tensor] = []
@@ -275,9 +276,9 @@ def simulate(
 
     def mark_diverged(bad: Tensor, k: int) -> None:
         """Flag ``bad`` trajectories as diverged at step k: they count as exits and stop moving."""
-        nonlocal alive, exit_step
+        nonlocal alive
         diverged.logical_or_(bad)
-        exit_step = torch.where(bad & (exit_step < 0), torch.full_like(exit_step, k), exit_step)
+        exit_step.masked_fill_(bad & (exit_step < 0), k)
         alive = alive & ~bad
 
     def observe(k: int, final: bool = False) -> None:
@@ -319,26 +320,29 @@ def simulate(
     for k in iterator:
         xi = noise.draw(land, M, gen, device, dtype)
         g = noise.gradient(land, theta, xi)
-        step_k = eta_vec if schedule is None else schedule.step(k)
+        eta_k = eta_vec if schedule is None else schedule.step(k)
+        # per-row step: η_k for the rows that move (the alive ones when exits freeze), else 0
         moving = alive if stop_on_exit else ~diverged
-        g_ok = torch.isfinite(g).all(-1)
-        mark_diverged(moving & ~g_ok, k + 1)
-        moving = moving & g_ok
-        # frozen and diverged rows get a zero step (never inf * 0 = NaN)
-        g = torch.where(moving.unsqueeze(-1), g, torch.zeros((), dtype=g.dtype, device=device))
-        alive_f = alive.to(dtype).unsqueeze(-1)
-        # per-row step: η_k, times 1{alive} when exited trajectories are frozen
-        scale = (alive_f if stop_on_exit else torch.ones_like(alive_f)) * step_k
-        length = torch.linalg.vector_norm(g, dim=-1) * scale.squeeze(-1).abs()
-        theta.addcmul_(g, scale, value=-1.0)  # θ ← θ − η_k g, fused and in place
-        disp.addcmul_(g, scale, value=-1.0)
-        mark_diverged(moving & ~torch.isfinite(theta).all(-1), k + 1)  # the step itself overflowed
-        path.add_(length * alive_f.squeeze(-1))
-        total.add_(length)
-        dist = torch.linalg.vector_norm(disp, dim=-1)
+        step_row = torch.where(moving, eta_k, zero)
+        g_norm = torch.linalg.vector_norm(g, dim=-1)
+        if not bool(torch.isfinite(g_norm).all()):  # rare: a non-finite stochastic gradient
+            bad = ~torch.isfinite(g_norm)
+            mark_diverged(moving & bad, k + 1)
+            g = g.masked_fill(bad.unsqueeze(-1), 0.0)  # frozen at the last finite iterate (never inf * 0)
+            g_norm = g_norm.masked_fill(bad, 0.0)
+            step_row = step_row.masked_fill(bad, 0.0)
+        theta.addcmul_(g, step_row.unsqueeze(-1), value=-1.0)  # θ ← θ − η_k g, in place
+        length = g_norm.mul_(step_row)
+        if stop_on_exit:
+            path.add_(length)  # frozen rows add 0
+        else:
+            total.add_(length)
+            path.add_(torch.where(alive, length, zero))
+        dist = torch.linalg.vector_norm(theta - theta0_all, dim=-1)
         torch.fmax(max_dist, dist, out=max_dist)
-        leaving = alive & (dist > r_vec)
-        exit_step = torch.where(leaving, torch.full_like(exit_step, k + 1), exit_step)
+        # ~(dist <= r) is also true for a NaN distance: a step that overflowed leaves the ball
+        leaving = alive & ~(dist <= r_vec)
+        exit_step.masked_fill_(leaving, k + 1)
         alive = alive & ~leaving
         k_done = k + 1
         observe(k_done)
@@ -352,7 +356,8 @@ def simulate(
 
     observe(k_done, final=True)
     loss_final = land.loss(theta)
-    mark_diverged(~diverged & ~torch.isfinite(loss_final), k_done)
+    # an overflowed step leaves a non-finite iterate behind (frozen there, or moving on as NaN)
+    mark_diverged(~diverged & ~(torch.isfinite(loss_final) & torch.isfinite(theta).all(-1)), k_done)
     record = None
     if record_every is not None:
         record = StepRecord(
@@ -366,7 +371,7 @@ def simulate(
     return SGDResult(
         exit_step=_np(exit_step),
         path_length=_np(path),
-        total_path_length=_np(total),
+        total_path_length=_np(total.clone() if total is path else total),
         max_distance=_np(max_dist),
         theta_final=_np(theta),
         loss_final=_np(loss_final),
