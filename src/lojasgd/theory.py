@@ -4,6 +4,10 @@ r"""The general constants and bounds of chapter 3, as pure functions of numbers.
   :func:`contraction_factor` (q(η), Lemma 3.3), :func:`path_constant` (K(η), Lemma 3.4) and
   :func:`markov_exit_bound` (Theorem 3.1(2));
 * Corollary 3.5 and Chatterjee's criterion: :func:`gd_condition`, :func:`chatterjee_condition`;
+* Proposition 3.8 (fourth moment): :func:`squared_loss_contraction` (:math:`\hat q(\eta)` with
+  :math:`\mathbb E F(\theta-\eta g)^2 \le \hat q F(\theta)^2`), :func:`path_moment_bound` (the
+  :math:`L^p` norm of the path length, 2 ≤ p ≤ 4) and :func:`fourth_moment_exit_bound`, an exit
+  bound of order :math:`F_0^2` that is never above Theorem 3.1(2) or Proposition 3.7;
 * Theorem 3.1 restarted at the end of a finite run (chapter 5): :func:`restart_stay_bound`, a
   Hoeffding lower confidence bound on the probability of staying in the ball forever;
 * Proposition 3.7 (second moment): with :math:`\Lambda = \sup_B|\nabla F|^2/F \ge \alpha` and a
@@ -44,10 +48,18 @@ __all__ = [
     "path_rms_bound",
     "second_moment_exit_bound",
     "restart_stay_bound",
+    "squared_loss_contraction",
+    "path_moment_bound",
+    "fourth_moment_exit_bound",
 ]
 
 
 Real = float | np.ndarray
+
+
+def _out(arr: np.ndarray) -> Real:
+    """A 0-d result as a Python float, an array as it is."""
+    return float(arr) if np.ndim(arr) == 0 else arr
 
 
 def _real(name: str, value) -> Real:
@@ -281,3 +293,165 @@ def restart_stay_bound(stay, loss, dist, K: float, r: float, *, level: float = 0
     mean = Z.mean(axis=-1)
     lower = mean - math.sqrt(math.log(1 / (1 - level)) / (2 * stay_a.shape[-1]))
     return (float(mean), float(lower)) if mean.ndim == 0 else (mean, lower)
+
+
+# ------------------------------------------------ Proposition 3.8: a fourth-moment exit bound
+
+
+def _upper_constants(alpha: Real, Lambda, mu4) -> tuple[Real, Real]:
+    """Λ ≥ α and μ₄ ≥ Λ², the two upper constants of Proposition 3.8, validated."""
+    Lambda = _positive("Lambda", Lambda)
+    mu4 = _positive("mu4", mu4)
+    if np.any(np.asarray(Lambda) < np.asarray(alpha)):
+        raise ValueError(
+            f"Lambda={_show(Lambda)} must be >= alpha={_show(alpha)}: the supremum of |grad F|^2/F "
+            "over the ball is at least its infimum"
+        )
+    floor = np.asarray(Lambda) ** 2
+    if np.any(np.asarray(mu4) < floor * (1 - 1e-12)):
+        raise ValueError(
+            f"mu4={_show(mu4)} must be >= Lambda^2={_show(floor)}: E|g|^4 >= |E g|^4 = |grad F|^4, "
+            "so sup_B E|g|^4/F^2 is at least sup_B (|grad F|^2/F)^2"
+        )
+    return Lambda, mu4
+
+
+def squared_loss_contraction(
+    eta: float, alpha: float, L: float, sigma: float, Lambda: float, mu4: float, eps: float | None = None
+) -> float:
+    r"""Proposition 3.8(1): a factor :math:`\hat q(\eta)` with :math:`\mathbb E F(\theta-\eta g)^2 \le \hat q(\eta)F(\theta)^2` on the ball.
+
+    With :math:`D_\eta(\gamma) = \gamma(1-L\eta/2) - L\eta\sigma/2` and any ε > 0,
+
+    .. math:: \hat q_\varepsilon(\eta) = \max_{\gamma\in\{\alpha,\Lambda\}}
+              \Big[1 - 2\eta D_\eta(\gamma) + (1+\varepsilon)\eta^2\gamma(\gamma+\sigma)\Big]
+              + \Big(1+\frac1\varepsilon\Big)\frac{L^2\eta^4\mu_4}{4},
+
+    where :math:`\Lambda = \sup_B |\nabla F|^2/F` and :math:`\mu_4 = \sup_B \mathbb E|g|^4/F^2`.
+    Every ε gives a valid bound; with ``eps=None`` the least value over the stationary
+    points ε = √(L²η⁴μ₄/4 / (η²γ(γ+σ))), γ ∈ {α, Λ}, and the ε where the two brackets
+    cross is returned. Unlike q(η), q̂(η) may exceed 1 for steps below η_max; Proposition 3.8
+    gains over Proposition 3.7 only where it is below 1.
+
+    Args:
+        eta: a step in ``(0, eta_max)``.
+        alpha, L, sigma: the constants of Assumptions 1, 2 and 4.
+        Lambda: Λ ≥ α.
+        mu4: μ₄ ≥ Λ², a bound on E|g|⁴/F² over the ball (E|g|⁴ ≥ |∇F|⁴ forces μ₄ ≥ Λ²).
+        eps: the ε of the inequality 2AB ≤ εA² + B²/ε, > 0, or ``None`` (the best of the
+            candidates above).
+    """
+    alpha, L, sigma = _constants(alpha, L, sigma)
+    eta = _step(eta, alpha, L, sigma)
+    Lambda, mu4 = _upper_constants(alpha, Lambda, mu4)
+    eta, alpha, L, sigma, Lambda, mu4 = np.broadcast_arrays(
+        *(np.asarray(v, dtype=float) for v in (eta, alpha, L, sigma, Lambda, mu4)))
+    d = L**2 * eta**4 * mu4 / 4
+
+    def bracket(gamma, e):
+        D = gamma * (1 - L * eta / 2) - L * eta * sigma / 2
+        return 1 - 2 * eta * D + (1 + e) * eta**2 * gamma * (gamma + sigma)
+
+    def total(e):
+        return np.maximum(bracket(alpha, e), bracket(Lambda, e)) + (1 + 1 / e) * d
+
+    if eps is not None:
+        out = total(np.asarray(_positive("eps", eps), dtype=float))
+    else:
+        ca, cL = eta**2 * alpha * (alpha + sigma), eta**2 * Lambda * (Lambda + sigma)
+        candidates = [np.sqrt(d / ca), np.sqrt(d / cL)]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cross = (bracket(alpha, 0.0) - bracket(Lambda, 0.0)) / (cL - ca)
+        candidates.append(np.where(np.isfinite(cross) & (cross > 0), cross, candidates[0]))
+        out = np.min([total(e) for e in candidates], axis=0)
+    if np.any(out < 0):
+        raise ValueError(
+            f"qhat={_show(out)} must be >= 0: it bounds E F(theta - eta g)^2 / F(theta)^2, so the constants "
+            "alpha, L, sigma, Lambda, mu4 are inconsistent"
+        )
+    return _out(np.asarray(out, dtype=float))
+
+
+def _moment_rate(p, q, qhat) -> np.ndarray:
+    """ρ_p = (q^{4−p} q̂^{p−2})^{1/(2p)}, the per-step factor of the L^p norm of F(θ_k)^{1/2}."""
+    return (q ** (4 - p) * qhat ** (p - 2)) ** (1 / (2 * p))
+
+
+def _moment_scale(p, Lambda, sigma, mu4) -> np.ndarray:
+    """M_p = ((Λ+σ)^{(4−p)/2} μ₄^{(p−2)/2})^{1/p}, so that E|g|^p ≤ M_p^p F^{p/2} on the ball."""
+    return ((Lambda + sigma) ** ((4 - p) / 2) * mu4 ** ((p - 2) / 2)) ** (1 / p)
+
+
+def path_moment_bound(
+    F0: float, p: float, eta: float, alpha: float, L: float, sigma: float, Lambda: float, mu4: float
+) -> float:
+    r"""Proposition 3.8(2): :math:`(\mathbb E P_\infty^p)^{1/p} \le \eta M_p\sqrt{F_0}/(1-\rho_p)` for a constant step.
+
+    With q = q(η) (Lemma 3.3), q̂ = :func:`squared_loss_contraction` and ``2 <= p <= 4``,
+
+    .. math:: \rho_p = \big(q^{4-p}\,\hat q^{\,p-2}\big)^{1/(2p)}, \qquad
+              M_p = \big((\Lambda+\sigma)^{(4-p)/2}\mu_4^{(p-2)/2}\big)^{1/p} .
+
+    At p = 2 this is Proposition 3.7's root-mean-square bound η√((Λ+σ)F₀)/(1−√q).
+    Returns ``inf`` where ρ_p ≥ 1 (the bound says nothing there).
+
+    Args:
+        F0: initial loss F(θ₀) ≥ 0.
+        p: the moment, 2 ≤ p ≤ 4.
+        eta: the constant step, in ``(0, eta_max)``.
+        alpha, L, sigma: the constants of Assumptions 1, 2 and 4.
+        Lambda, mu4: the upper constants Λ and μ₄ of Proposition 3.8.
+    """
+    F0 = _nonnegative("F0", F0)
+    p = _real("p", p)
+    if np.any(np.asarray(p) < 2) or np.any(np.asarray(p) > 4):
+        raise ValueError(f"p={_show(p)} must satisfy 2 <= p <= 4")
+    q = contraction_factor(eta, alpha, L, sigma)
+    if np.any(np.asarray(q) < 0):
+        raise ValueError(
+            f"q(eta)={_show(q)} must be >= 0: for a step eta of the run, Lemma 3.3 gives "
+            "0 <= E F(theta - eta g) <= q(eta) F(theta), so these alpha, L, sigma are inconsistent with a run at this step"
+        )
+    qhat = squared_loss_contraction(eta, alpha, L, sigma, Lambda, mu4)
+    eta, alpha, sigma = _real("eta", eta), _real("alpha", alpha), _real("sigma", sigma)
+    Lambda, mu4 = _upper_constants(alpha, Lambda, mu4)
+    rho = _moment_rate(np.asarray(p, dtype=float), np.asarray(q), np.asarray(qhat))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(rho < 1, eta * _moment_scale(p, Lambda, sigma, mu4) * np.sqrt(F0) / (1 - rho), np.inf)
+    out = np.where(np.asarray(F0) == 0, 0.0, out)
+    return _out(np.asarray(out, dtype=float))
+
+
+def fourth_moment_exit_bound(
+    F0: float, r: float, eta: float, alpha: float, L: float, sigma: float, Lambda: float, mu4: float,
+    n_grid: int = 401,
+) -> float:
+    r"""Proposition 3.8(3): the least of Theorem 3.1(2) and the L^p Markov bounds for 2 ≤ p ≤ 4.
+
+    .. math:: P(\tau<\infty) \le \min\Big\{1,\ \frac{K(\eta)\sqrt{F_0}}{r},\
+              \min_{2\le p\le4}\Big(\frac{\eta M_p\sqrt{F_0}}{(1-\rho_p)\,r}\Big)^p\Big\}
+
+    with ρ_p and M_p as in :func:`path_moment_bound` (terms with ρ_p ≥ 1 are left out). The
+    p = 2 term is Proposition 3.7, so the result is never larger than Theorem 3.1(2) or
+    Proposition 3.7 and is of order F₀² as F₀ → 0 when q̂(η) < 1. The minimum over p is
+    taken on ``n_grid`` equally spaced values of p, the ends 2 and 4 included.
+
+    Args:
+        F0: initial loss F(θ₀) ≥ 0.
+        r: radius of the ball, r > 0.
+        eta: the constant step, in ``(0, eta_max)``.
+        alpha, L, sigma: the constants of Assumptions 1, 2 and 4.
+        Lambda, mu4: the upper constants Λ and μ₄ of Proposition 3.8.
+        n_grid: number of values of p, at least 2.
+    """
+    F0 = _nonnegative("F0", F0)
+    r = _positive("r", r)
+    n_grid = validation.integer("n_grid", n_grid, low=2)
+    markov = markov_exit_bound(F0, r, eta, alpha, L, sigma)
+    shape = np.broadcast(*(np.asarray(v, dtype=float) for v in (F0, r, eta, alpha, L, sigma, Lambda, mu4))).shape
+    ps = np.linspace(2.0, 4.0, int(n_grid)).reshape((-1,) + (1,) * len(shape))
+    moment = path_moment_bound(F0, ps, eta, alpha, L, sigma, Lambda, mu4)
+    with np.errstate(over="ignore"):
+        best = np.min((np.asarray(moment) / np.asarray(r)) ** ps, axis=0)
+    out = np.minimum(markov, best)
+    return _out(np.asarray(out, dtype=float))
