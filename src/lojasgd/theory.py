@@ -337,7 +337,7 @@ def squared_loss_contraction(
         eta: a step in ``(0, eta_max)``.
         alpha, L, sigma: the constants of Assumptions 1, 2 and 4.
         Lambda: Λ ≥ α.
-        mu4: μ₄ ≥ Λ², a bound on E|g|⁴/F² over the ball (E|g|⁴ ≥ |∇F|⁴ forces μ₄ ≥ Λ²).
+        mu4: :math:`\mu_4 \ge \Lambda^2`, a bound on :math:`\mathbb E|g|^4/F^2` over the ball (:math:`\mathbb E|g|^4 \ge |\nabla F|^4` forces it).
         eps: the ε of the inequality 2AB ≤ εA² + B²/ε, > 0, or ``None`` (the best of the
             candidates above).
     """
