@@ -1,0 +1,92 @@
+"""Apply the book's conventions for notation, references and code folding to the chapters.
+
+Idempotent (a second run changes nothing) and safe for nbval: it edits Markdown
+cells and cell tags only, never code or outputs.  For every ``chapters/*.ipynb``:
+
+1. one notation for probability: ``\\Prob`` becomes ``\\P`` (both are
+   ``\\mathbb{P}``; ``\\P`` is the one most chapters use);
+2. one form for a part of a numbered statement, "Theorem 3.1(2)":
+   ``{prf:ref}`X` (2)``, ``Part 2 of {prf:ref}`X``` and ``{prf:ref}`X`, Part 2``
+   all become ``{prf:ref}`X`(2)``;
+3. code cells that only check claims (every statement an ``assert``, apart from
+   comments and blank lines) are folded on the page (tag ``hide-input``) unless they
+   are hidden already (``remove-input``/``hide-input``/``remove-cell``).
+
+Usage, from the repository root (then ``make test`` as usual; outputs are unchanged):
+
+    .venv/bin/python scripts/chapter_conventions.py            # rewrite the chapters
+    .venv/bin/python scripts/chapter_conventions.py --check    # exit 1 if a chapter would change
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+REF = r"\{prf:ref\}`[^`]+`"
+HIDDEN = {"remove-input", "hide-input", "remove-cell", "hide-cell"}
+
+
+def markdown_conventions(text: str) -> str:
+    text = re.sub(r"\\Prob(?![A-Za-z])", r"\\P", text)
+    text = re.sub(rf"({REF}) \((\d)\)", r"\1(\2)", text)
+    text = re.sub(rf"\b[Pp]art (\d) of ({REF})", r"\2(\1)", text)
+    text = re.sub(rf"({REF}), [Pp]art (\d)", r"\1(\2)", text)
+    return text
+
+
+def only_asserts(source: str) -> bool:
+    """True when every statement of the cell is an assert (continuation lines allowed)."""
+    statements = 0
+    for line in source.splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if line[:1] in (" ", "\t", ")", "]", "}"):
+            continue  # continuation of the statement above
+        if not stripped.startswith("assert "):
+            return False
+        statements += 1
+    return statements > 0
+
+
+def apply(nb) -> bool:
+    changed = False
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            new = markdown_conventions(cell.source)
+            if new != cell.source:
+                cell.source, changed = new, True
+        elif cell.cell_type == "code":
+            tags = cell.metadata.get("tags", [])
+            if only_asserts(cell.source) and not HIDDEN & set(tags):
+                cell.metadata["tags"] = [*tags, "hide-input"]
+                changed = True
+    return changed
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="only report; exit 1 if a chapter would change")
+    parser.add_argument("chapters", nargs="*", type=Path)
+    args = parser.parse_args(argv)
+    paths = args.chapters or sorted((ROOT / "chapters").glob("*.ipynb"))
+    stale = []
+    for path in paths:
+        nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+        if apply(nb):
+            stale.append(path)
+            if not args.check:
+                nbformat.write(nb, path)
+    for path in stale:
+        print(f"{'would change' if args.check else 'changed'}: {path}")
+    return 1 if (args.check and stale) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
