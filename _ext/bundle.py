@@ -114,14 +114,16 @@ def write_bundle(app) -> None:
             subprocess.run(["git", "archive", "--format=tar.gz", f"--prefix={prefix}/",
                             "-o", str(archive), commit["commit"]], cwd=ROOT, check=True)
             with tarfile.open(archive) as tar:
-                tar.extractall(tmp, filter="data")
+                tar.extractall(tmp, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
             source = Path(tmp) / prefix
         else:  # building from a source archive: the wheel comes from this tree
             source = ROOT
         logger.info(f"[bundle] building the wheel of lojasgd {meta['version']}")
-        subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                        "--quiet", "-w", str(out), str(source)], check=True,
-                       stdout=subprocess.DEVNULL)
+        wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(source)]
+        try:  # offline, with the environment's setuptools
+            subprocess.run(wheel + ["--no-build-isolation"], check=True, stdout=subprocess.DEVNULL)
+        except subprocess.CalledProcessError:  # an environment without setuptools
+            subprocess.run(wheel, check=True, stdout=subprocess.DEVNULL)
     for key in ("bib", "cff"):
         shutil.copy2(ROOT / names[key], out / names[key])
     if NOTEBOOKS.is_dir():
@@ -225,7 +227,7 @@ class BundleDownloads(SphinxDirective):
                 para += nodes.Text(f": {labels[key]}")
                 row += nodes.entry("", para)
                 row += nodes.entry("", nodes.paragraph(text=_size(f["size"])))
-                row += nodes.entry("", nodes.paragraph("", "", nodes.literal(text=f["sha256"][:16] + "…")))
+                row += nodes.entry("", nodes.paragraph("", "", nodes.literal(text=f["sha256"][:12] + "…")))
                 body += row
             result.append(table)
             if "pdf" not in files:
