@@ -10,12 +10,18 @@ extension feeds the same table
   through :func:`macro_table` and :func:`expand`, which rewrite the macros into
   standard LaTeX so that any Markdown renderer shows them.
 
+* to ``jupyter lab``: ``scripts/chapter_conventions.py`` copies the table into
+  each chapter's first cell as MyST front matter (``---`` / ``math:`` / ``---``),
+  which jupyterlab-myst reads; the Sphinx build drops that copy when it reads
+  a chapter (:func:`drop_front_matter`), since the table above is the one in force.
+
 ``\\def`` rather than ``\\newcommand``: some names are taken in LaTeX (``\\P`` is
 the pilcrow) and ``\\1`` is a control symbol that ``\\newcommand`` refuses.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -125,6 +131,21 @@ def expand(tex: str, table: dict[str, tuple[str, int]], rounds: int = 5) -> str:
     return tex
 
 
+FRONT_MATTER = re.compile(r"\A---\nmath:\n(?:  .*\n)*---\n")
+
+
+def drop_front_matter(app, docname: str, source: list[str]) -> None:
+    """Remove the jupyterlab-myst copy of the macro table from a chapter's first cell."""
+    if not app.env.doc2path(docname).endswith(".ipynb") or "math:" not in source[0]:
+        return
+    nb = json.loads(source[0])
+    cells = nb.get("cells", [])
+    if cells and cells[0].get("cell_type") == "markdown":
+        text = "".join(cells[0]["source"]) if isinstance(cells[0]["source"], list) else cells[0]["source"]
+        cells[0]["source"] = FRONT_MATTER.sub("", text)
+        source[0] = json.dumps(nb)
+
+
 def add_to_latex_preamble(app, config) -> None:
     table = macro_table(config.mathjax3_config)
     if not table:
@@ -136,4 +157,5 @@ def add_to_latex_preamble(app, config) -> None:
 
 def setup(app):
     app.connect("config-inited", add_to_latex_preamble)
+    app.connect("source-read", drop_front_matter)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

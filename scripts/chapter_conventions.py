@@ -10,7 +10,11 @@ cells and cell tags only, never code or outputs.  For every ``chapters/*.ipynb``
    all become ``{prf:ref}`X`(2)``;
 3. code cells that only check claims (every statement an ``assert``, apart from
    comments and blank lines) are folded on the page (tag ``hide-input``) unless they
-   are hidden already (``remove-input``/``hide-input``/``remove-cell``).
+   are hidden already (``remove-input``/``hide-input``/``remove-cell``);
+4. the book's macros (the table ``mathjax3_config`` of ``_config.yml``) as MyST front
+   matter (``math:``) at the top of the first cell, so that ``jupyter lab`` with
+   jupyterlab-myst renders ``\\R``, ``\\E``, ``\\norm{x}``, ... instead of flagging them;
+   rewritten from the table on every run, so it follows the table.
 
 Usage, from the repository root (then ``make test`` as usual; outputs are unchanged):
 
@@ -28,6 +32,10 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "_ext"))
+from macros import table_from_config_file  # noqa: E402
+
+FRONT = re.compile(r"\A---\nmath:\n(?:  .*\n)*---\n")
 REF = r"\{prf:ref\}`[^`]+`"
 HIDDEN = {"remove-input", "hide-input", "remove-cell", "hide-cell"}
 
@@ -55,11 +63,23 @@ def only_asserts(source: str) -> bool:
     return statements > 0
 
 
-def apply(nb) -> bool:
+def front_matter(table) -> str:
+    """MyST front matter defining the macros (jupyterlab-myst reads it from the first cell)."""
+    lines = ["---", "math:"]
+    for name, (body, nargs) in table.items():
+        key = "\\" + name
+        lines.append(f"  '{key}': '{body.replace(chr(39), chr(39) * 2)}'")
+    return "\n".join(lines) + "\n---\n"
+
+
+def apply(nb, table=None) -> bool:
     changed = False
-    for cell in nb.cells:
+    for i, cell in enumerate(nb.cells):
         if cell.cell_type == "markdown":
-            new = markdown_conventions(cell.source)
+            body = FRONT.sub("", cell.source) if i == 0 else cell.source
+            new = markdown_conventions(body)
+            if i == 0 and table:
+                new = front_matter(table) + new
             if new != cell.source:
                 cell.source, changed = new, True
         elif cell.cell_type == "code":
@@ -76,10 +96,11 @@ def main(argv=None) -> int:
     parser.add_argument("chapters", nargs="*", type=Path)
     args = parser.parse_args(argv)
     paths = args.chapters or sorted((ROOT / "chapters").glob("*.ipynb"))
+    table = table_from_config_file(ROOT / "_config.yml")
     stale = []
     for path in paths:
         nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
-        if apply(nb):
+        if apply(nb, table):
             stale.append(path)
             if not args.check:
                 nbformat.write(nb, path)

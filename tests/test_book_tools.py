@@ -101,3 +101,25 @@ def test_the_set_up_cell_stands_in_for_glue():
         sys.modules.pop("myst_nb", None)
         if saved is not None:
             sys.modules["myst_nb"] = saved
+
+
+def test_chapter_conventions_are_idempotent_and_the_build_drops_the_front_matter():
+    import chapter_conventions as cc
+    from nbformat.v4 import new_code_cell
+
+    nb = new_notebook(cells=[
+        new_markdown_cell("# Title\n\n$\\Prob(E) \\le 1$"),
+        new_markdown_cell("By part 2 of {prf:ref}`thm-main` and {prf:ref}`thm-main` (3), "
+                          "({prf:ref}`lem-x`, Part 1)."),
+        new_code_cell("# a check\nassert 1 + 1 == 2\nassert all(\n    x > 0 for x in (1, 2)\n)"),
+        new_code_cell("x = 1\nassert x"),
+    ])
+    assert cc.apply(nb, TABLE)
+    first = nb.cells[0].source
+    assert first.startswith("---\nmath:\n  '\\R': '\\mathbb{R}'\n")
+    assert macros.FRONT_MATTER.sub("", first) == "# Title\n\n$\\P(E) \\le 1$"
+    assert nb.cells[1].source == ("By {prf:ref}`thm-main`(2) and {prf:ref}`thm-main`(3), "
+                                  "({prf:ref}`lem-x`(1)).")
+    assert nb.cells[2].metadata["tags"] == ["hide-input"]
+    assert "tags" not in nb.cells[3].metadata
+    assert not cc.apply(nb, TABLE)  # a second run changes nothing
