@@ -13,7 +13,8 @@ every host name unresolvable, and check, on every page:
 * no element is wider than its column, at 1400 px and at 400 px, unless it sits in a
   box that scrolls (display math, tables, code);
 * every link to a local file points at a file that exists (download buttons, the
-  bundle on the "Get the code" page, the plain notebooks).
+  bundle on the "Get the code" page, the plain notebooks; also the page's scripts,
+  style sheets and favicon).
 
 It also checks that search finds "Lojasiewicz" typed without the Ł.  A missing browser
 or an unbuilt site is a failure, never a skip.
@@ -107,7 +108,10 @@ return {bad: bad.slice(0, 15), count: bad.length, pageOverflow: doc.scrollWidth 
 """
 
 LOCAL_LINKS = """
-return Array.from(document.querySelectorAll('a[href]')).map(a => a.href).filter(h => h.startsWith('file:'));
+const urls = [];
+document.querySelectorAll('a[href], link[href]').forEach(e => urls.push(e.href));
+document.querySelectorAll('script[src], img[src]').forEach(e => urls.push(e.src));
+return urls.filter(h => h.startsWith('file:'));
 """
 
 
