@@ -11,7 +11,10 @@ cells and cell tags only, never code or outputs.  For every ``chapters/*.ipynb``
 3. code cells that only check claims (every statement an ``assert``, apart from
    comments and blank lines) are folded on the page (tag ``hide-input``) unless they
    are hidden already (``remove-input``/``hide-input``/``remove-cell``);
-4. the book's macros (the table ``mathjax3_config`` of ``_config.yml``) as MyST front
+4. the set-up cell (the first code cell) is never removed from the page: a
+   ``remove-input`` tag becomes ``hide-input`` (folded, one click away), so that code
+   copied from a page runs;
+5. the book's macros (the table ``mathjax3_config`` of ``_config.yml``) as MyST front
    matter (``math:``) at the top of the first cell, so that ``jupyter lab`` with
    jupyterlab-myst renders ``\\R``, ``\\E``, ``\\norm{x}``, ... instead of flagging them;
    rewritten from the table on every run, so it follows the table.
@@ -74,6 +77,7 @@ def front_matter(table) -> str:
 
 def apply(nb, table=None) -> bool:
     changed = False
+    first_code = next((c for c in nb.cells if c.cell_type == "code"), None)
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "markdown":
             body = FRONT.sub("", cell.source) if i == 0 else cell.source
@@ -84,6 +88,9 @@ def apply(nb, table=None) -> bool:
                 cell.source, changed = new, True
         elif cell.cell_type == "code":
             tags = cell.metadata.get("tags", [])
+            if cell is first_code and "remove-input" in tags:
+                cell.metadata["tags"] = tags = [("hide-input" if t == "remove-input" else t) for t in tags]
+                changed = True
             if only_asserts(cell.source) and not HIDDEN & set(tags):
                 cell.metadata["tags"] = [*tags, "hide-input"]
                 changed = True

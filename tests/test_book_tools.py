@@ -111,6 +111,7 @@ def test_chapter_conventions_are_idempotent_and_the_build_drops_the_front_matter
         new_markdown_cell("# Title\n\n$\\Prob(E) \\le 1$"),
         new_markdown_cell("By part 2 of {prf:ref}`thm-main` and {prf:ref}`thm-main` (3), "
                           "({prf:ref}`lem-x`, Part 1)."),
+        new_code_cell("import math", metadata={"tags": ["remove-input"]}),
         new_code_cell("# a check\nassert 1 + 1 == 2\nassert all(\n    x > 0 for x in (1, 2)\n)"),
         new_code_cell("x = 1\nassert x"),
     ])
@@ -120,6 +121,7 @@ def test_chapter_conventions_are_idempotent_and_the_build_drops_the_front_matter
     assert macros.FRONT_MATTER.sub("", first) == "# Title\n\n$\\P(E) \\le 1$"
     assert nb.cells[1].source == ("By {prf:ref}`thm-main`(2) and {prf:ref}`thm-main`(3), "
                                   "({prf:ref}`lem-x`(1)).")
-    assert nb.cells[2].metadata["tags"] == ["hide-input"]
-    assert "tags" not in nb.cells[3].metadata
+    assert nb.cells[2].metadata["tags"] == ["hide-input"]  # the set-up cell: folded, not removed
+    assert nb.cells[3].metadata["tags"] == ["hide-input"]
+    assert "tags" not in nb.cells[4].metadata
     assert not cc.apply(nb, TABLE)  # a second run changes nothing
