@@ -6,6 +6,7 @@
 #   make test          package tests, notebook checks (nbval), strict book build, browser test
 #   make test-browser  headless Chromium opens every built page offline (after make book)
 #   make pdf           the whole book through XeLaTeX -> _build/latex/book.pdf, linked from the site
+#   make pdf-check     say what make pdf lacks (TeX Live programs, packages, fonts)
 #   make pdf-deps      apt-get install what make pdf needs (as root), or print the apt line
 #   make notebooks     re-execute every chapter in place (fresh kernel, counts 1..N)
 #   make bench         run every benchmarks/bench_*.py
@@ -53,10 +54,10 @@ PDF_APT     := texlive-xetex texlive-latex-extra texlive-latex-recommended \
                texlive-fonts-recommended fonts-freefont-otf latexmk
 
 .PHONY: help venv book book-build book-html test test-package test-notebooks check-notebooks \
-        test-browser browser-deps pdf pdf-deps notebooks bench clean
+        test-browser browser-deps pdf pdf-check pdf-deps notebooks bench clean
 
 help:
-	@sed -n '1,16p' Makefile
+	@sed -n '1,17p' Makefile
 
 # ---------------------------------------------------------------------------
 # The environment: a file target, rebuilt when the pins or the package change.
@@ -141,19 +142,21 @@ browser-deps:
 # ---------------------------------------------------------------------------
 # The PDF: Sphinx's LaTeX (settings in _ext/pdf.py, macros from _ext/macros.py),
 # then latexmk with XeLaTeX; the site is rebuilt (HTML only) so that it links it.
-pdf: $(STAMP)
-	@missing=""; for t in xelatex latexmk kpsewhich; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
-	for f in tabulary.sty fncychap.sty unicode-math.sty ucharclasses.sty pgfplots.sty adjustbox.sty FreeSerif.otf; do \
-	  command -v kpsewhich >/dev/null && [ -n "$$(kpsewhich $$f 2>/dev/null)" ] || \
-	  fc-list 2>/dev/null | grep -q "$$f" || missing="$$missing $$f"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo "make pdf: missing$$missing"; \
-	  echo "install them with: sudo apt-get install $(PDF_APT)   (or: make pdf-deps, as root)"; exit 1; \
-	fi
+pdf: $(STAMP) pdf-check
 	$(BIN)/jupyter-book build . --builder pdflatex $(BOOK_FLAGS)
 	@test -f _build/latex/book.pdf
 	@if [ -f _build/html/index.html ]; then $(MAKE) --no-print-directory book-html; fi
 	@echo "PDF built: $(CURDIR)/_build/latex/book.pdf"
+
+# Says what make pdf lacks (exit status 1) or nothing.
+pdf-check:
+	@missing=""; for t in xelatex latexmk kpsewhich; do command -v $$t >/dev/null || missing="$$missing $$t"; done; \
+	for f in tabulary.sty fncychap.sty unicode-math.sty ucharclasses.sty pgfplots.sty adjustbox.sty FreeSerif.otf; do \
+	  command -v kpsewhich >/dev/null && [ -n "$$(kpsewhich $$f 2>/dev/null)" ] || missing="$$missing $$f"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make pdf: missing$$missing"; \
+	  echo "install them with: sudo apt-get install $(PDF_APT)   (or: make pdf-deps, as root)"; exit 1; \
+	fi
 
 pdf-deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
