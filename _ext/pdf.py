@@ -7,7 +7,7 @@
 * Display math fits the line and may carry ``\\tag`` (``FitDisplayMath``).
 * Wide tables (chapter 5's thirteen columns) are set in small type with
   narrow gaps, so every column is on the page (``WideTables``).
-* Boxes and equations are numbered by chapter, as on the site (``latex_numbering``).
+* Boxes and figures are numbered by chapter, as on the site (``latex_numbering``).
 * Long code lines wrap (Sphinx's ``sphinxsetup`` ``verbatimwrapslines``).
 """
 
@@ -92,13 +92,24 @@ class WideTables(SphinxPostTransform):
 
 
 def latex_numbering(app) -> None:
-    """Number boxes and equations by chapter (Theorem 3.1), as on the site.
+    """Number boxes by chapter (Theorem 3.1), as on the site, and figures too (Fig. 1.1).
 
     sphinx-jupyterbook-latex sets ``numfig_secnum_depth = 2`` when the table of
-    contents has parts, which would number them by section (Theorem 3.2.1).
+    contents has parts.  The LaTeX writer needs that value (it counts the part
+    level) to number figures by chapter, but sphinx-proof's numbers come from the
+    table of contents, which it would number by section (Theorem 3.2.1).  So the
+    numbers of the boxes are assigned with depth 1 and the writer gets depth 2.
     """
     if app.builder.format == "latex":
+        app.env.lojasgd_latex_depth = app.config.numfig_secnum_depth
         app.config.numfig_secnum_depth = 1
+
+
+def latex_writer_numbering(app, env) -> None:
+    """After the numbers are assigned (end of reading), before the LaTeX writer starts."""
+    depth = getattr(env, "lojasgd_latex_depth", None)
+    if app.builder.format == "latex" and depth is not None:
+        app.config.numfig_secnum_depth = depth
 
 
 def latex_settings(app, config) -> None:
@@ -116,6 +127,7 @@ def setup(app):
     # after sphinx-jupyterbook-latex's own config-inited handler (priority 500)
     app.connect("config-inited", latex_settings, priority=900)
     app.connect("builder-inited", latex_numbering, priority=900)
+    app.connect("env-check-consistency", latex_writer_numbering)
     app.add_post_transform(FitDisplayMath)
     app.add_post_transform(WideTables)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
