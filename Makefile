@@ -5,6 +5,8 @@
 #                      plain-Jupyter notebooks, source archive and wheel in _build/html/bundle/
 #   make test          package tests, notebook checks (nbval), strict book build, browser test
 #   make test-browser  headless Chromium opens every built page offline (after make book)
+#   make test-plain-notebooks  run each plain notebook of the site alone, in an empty
+#                      folder, in a fresh venv with only the site's wheel (not in make test)
 #   make pdf           the whole book through XeLaTeX -> _build/latex/book.pdf, linked from the site
 #   make pdf-check     say what make pdf lacks (TeX Live programs, packages, fonts)
 #   make pdf-deps      apt-get install what make pdf needs (as root), or print the apt line
@@ -54,10 +56,10 @@ PDF_APT     := texlive-xetex texlive-latex-extra texlive-latex-recommended \
                texlive-fonts-recommended fonts-freefont-otf latexmk
 
 .PHONY: help venv book book-build book-html test test-package test-notebooks check-notebooks \
-        test-browser browser-deps pdf pdf-check pdf-deps notebooks bench clean
+        test-browser browser-deps test-plain-notebooks pdf pdf-check pdf-deps notebooks bench clean
 
 help:
-	@sed -n '1,17p' Makefile
+	@sed -n '1,19p' Makefile
 
 # ---------------------------------------------------------------------------
 # The environment: a file target, rebuilt when the pins or the package change.
@@ -138,6 +140,19 @@ browser-deps:
 	    echo "test-browser needs Chromium and its driver: sudo apt-get install $(BROWSER_APT)"; exit 1; \
 	  fi; \
 	fi
+
+# What a reader does with a downloaded chapter: a fresh venv with only the site's
+# wheel (torch at the pin of requirements.txt; TORCH_INDEX as for make venv) and a
+# kernel; each chapter alone in an empty folder (chapter 6 next to the source archive).
+PLAIN_VENV := _build/plain-venv
+test-plain-notebooks:
+	@test -d _build/html/bundle/notebooks || { echo "test-plain-notebooks: run make book first"; exit 1; }
+	rm -rf $(PLAIN_VENV)
+	$(PYTHON) -m venv $(PLAIN_VENV)
+	$(PLAIN_VENV)/bin/python -m pip install --quiet $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX)) \
+	  "$$(grep -E '^torch==' requirements.txt)" _build/html/bundle/lojasgd-*.whl ipykernel nbclient \
+	  > $(PLAIN_VENV).log 2>&1 || { tail -n 20 $(PLAIN_VENV).log; exit 1; }
+	$(PLAIN_VENV)/bin/python scripts/run_plain_notebooks.py _build/html/bundle
 
 # ---------------------------------------------------------------------------
 # The PDF: Sphinx's LaTeX (settings in _ext/pdf.py, macros from _ext/macros.py),
