@@ -11,6 +11,10 @@ Hessian-vector products are computed by explicit batched back-propagation). With
   Łojasiewicz constant α (Proposition ``prop-tanh-alpha``), and an upper bound Γ on the
   output gradients :math:`|\nabla_\theta\hat y(x_i;\theta)|`, hence on the noise constant
   :math:`\sigma = 4\Gamma^2/b` (Proposition ``prop-tanh-noise``);
+* :func:`hessian_bounds` — a *proved* upper bound on :math:`\sup\|\nabla^2F\|_2` over
+  :math:`\bar B(\theta_0, R)` (Proposition ``prop-tanh-hessian``), hence a Lipschitz constant of
+  ∇F on the set U of Assumption 2; :func:`tanh_second_bound` is the bound on
+  :math:`|\tanh''|` it uses (Lemma ``lem-tanh-second``);
 * :func:`schur_infimum` — the infimum of the pointwise Schur bound over the ball estimated by
   sampling and local optimisation (an *upper* estimate of the infimum), with
   :func:`lojasgd.estimate.inf_over_ball`;
@@ -31,10 +35,12 @@ On the ball, with :math:`\chi = \max_i|x_i|`, :math:`\omega_k = \|W_k^0\|_2 + r`
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch.func import grad, jvp, vmap
@@ -44,7 +50,10 @@ from ..estimate import AssumptionReport, Estimate, check_assumptions, estimate_L
 from ..landscapes import SquaredLossModel
 from ..noise import MiniBatch, minibatch_variance_factor
 
-__all__ = ["TanhNetwork", "TanhBallBounds", "ball_bounds", "schur_infimum", "BallPlan", "ball_plan"]
+__all__ = [
+    "TanhNetwork", "TanhBallBounds", "ball_bounds", "tanh_second_bound", "TanhHessianBounds", "hessian_bounds",
+    "schur_infimum", "BallPlan", "ball_plan",
+]
 
 
 class TanhNetwork(SquaredLossModel):
@@ -308,6 +317,10 @@ class TanhBallBounds:
             per-sample gradient :math:`|\nabla f_i|` on the ball (so one step moves at most ηG).
         F0: the initial loss :math:`F(\theta_0) = \frac1N\sum_iy_i^2`.
         n_samples: N.
+        reach: the radius R of the ball :math:`\bar B(\theta_0, R)` on which ``hessian_upper`` is proved
+            (default 2r); it covers the set U of Assumption 2 when :math:`r + \eta G_g \le R`.
+        hessian_upper: the proved :math:`L_R \ge \sup_{\bar B(\theta_0, R)}\|\nabla^2F\|_2` of
+            :func:`hessian_bounds` (Proposition ``prop-tanh-hessian``), a Lipschitz constant of ∇F there.
     """
 
     r: float
@@ -328,6 +341,23 @@ class TanhBallBounds:
     grad_upper: float
     F0: float
     n_samples: int
+    reach: float
+    hessian_upper: float
+
+    @property
+    def proved_step(self) -> float:
+        r"""The step :math:`\eta^* = \alpha_\lambda/(L_R(\alpha_\lambda+\sigma_\lambda))` with proved constants only (``0`` if α = 0).
+
+        Theorem 3.1 applies with it when :math:`r + \eta^*G_g \le R` (``reach_covered``).
+        """
+        if self.alpha_lower <= 0:
+            return 0.0
+        return theory.optimal_step(self.alpha_lower, self.hessian_upper, self.sigma_upper)
+
+    @property
+    def reach_covered(self) -> bool:
+        r"""Whether :math:`U = \bar B(\theta_0, r + \eta^*G_g)` lies in the ball :math:`\bar B(\theta_0, R)` where L is proved."""
+        return self.r + self.proved_step * self.grad_upper <= self.reach
 
     @property
     def K_optimal(self) -> float:
@@ -362,7 +392,7 @@ class TanhBallBounds:
 
 
 def ball_bounds(
-    net: TanhNetwork, theta0, r: float, *, batch_size: int = 1, replace: bool = True
+    net: TanhNetwork, theta0, r: float, *, batch_size: int = 1, replace: bool = True, reach: float | None = None
 ) -> TanhBallBounds:
     r"""Proved bounds on :math:`\inf_B\min_i|\delta_i|`, α, Γ and σ on :math:`B = \bar B(\theta_0, r)` when :math:`W_1^0 = 0`.
 
@@ -385,12 +415,20 @@ def ball_bounds(
         theta0: the centre, shape (dim,), with its W₁ block equal to 0.
         r: radius > 0.
         batch_size, replace: the mini-batch scheme for σ (see :func:`~lojasgd.noise.minibatch_variance_factor`).
+        reach: radius R ≥ r of the ball on which the Hessian bound of :func:`hessian_bounds` is computed.
+            Default: the smallest R in [r, 2r] (to a relative 1e-9, by bisection) with
+            :math:`r + \eta^*(L_R)G_g \le R`, so that :math:`U = \bar B(\theta_0, r + \eta^*G_g)` lies in the
+            ball where :math:`L_R` is proved; 2r when no such R exists (then ``reach_covered`` is False).
 
     Returns:
         A :class:`TanhBallBounds`.
     """
     validation.instance("net", net, TanhNetwork)
     r = validation.positive("r", r)
+    if reach is not None:
+        reach = validation.positive("reach", reach)
+        if reach < r:
+            raise ValueError(f"reach={reach} must be >= r={r}")
     factor = minibatch_variance_factor(net.n_samples, batch_size, replace)
     t0 = validation.theta("theta0", theta0, net.dim, ndim=1, dtype=torch.float64)
     W1, *hidden, v = net.unflatten(t0)
@@ -437,13 +475,137 @@ def ball_bounds(
     gamma_upper = math.sqrt((lam + r) ** 2 * out_scale + out_offset)
     output_upper = (lam + r) * zeta[-1]
     grad_upper = 2 * (float(y.abs().max()) + output_upper) * gamma_upper
-    return TanhBallBounds(
+    out = TanhBallBounds(
         r=r, scale=lam, delta0=delta0, e_scale=e_scale, e_offset=e_offset, delta_lower=delta_lower,
         gram_min=gram_min, alpha_lower=4 / n * gram_min * delta_lower**2, schur_centre=4 / n * gram_min * delta0**2,
         out_scale=out_scale, out_offset=out_offset, gamma_upper=gamma_upper, noise_factor=factor,
         sigma_upper=4 * gamma_upper**2 * factor, output_upper=output_upper, grad_upper=grad_upper,
-        F0=float((y**2).mean()), n_samples=n,
+        F0=float((y**2).mean()), n_samples=n, reach=math.nan, hessian_upper=math.nan,
     )
+    if reach is None:
+        reach = _self_consistent_reach(net, t0, out)
+    return dataclasses.replace(out, reach=reach, hessian_upper=hessian_bounds(net, t0, reach).hessian_upper)
+
+
+def _self_consistent_reach(net: TanhNetwork, t0: Tensor, bb: TanhBallBounds) -> float:
+    """Smallest R in [r, 2r] (bisection) with r + η*(L_R)G_g ≤ R; 2r if there is none or α = 0."""
+    r = bb.r
+
+    def covered(R: float) -> bool:
+        L = hessian_bounds(net, t0, R).hessian_upper
+        return r + theory.optimal_step(bb.alpha_lower, L, bb.sigma_upper) * bb.grad_upper <= R
+
+    lo, hi = r, 2 * r
+    if bb.alpha_lower <= 0 or not covered(hi):
+        return hi
+    while hi - lo > 1e-9 * r:  # r + η*(L_R)G_g decreases in R, so 'covered' is monotone
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if covered(mid) else (mid, hi)
+    return hi
+
+
+def tanh_second_bound(rho) -> float:
+    r""":math:`\sup_{|s|\le\rho}|\tanh''(s)| = 2T(1-T^2)` with :math:`T = \tanh\min(\rho, s_*)`, :math:`s_* = \operatorname{artanh}(1/\sqrt3)` (Lemma ``lem-tanh-second``).
+
+    It is at most :math:`\min(2\rho, 4/(3\sqrt3))`; ρ ≥ 0, and ``inf`` gives :math:`4/(3\sqrt3)`.
+    """
+    if not (isinstance(rho, float) and rho == math.inf):
+        rho = validation.nonnegative("rho", rho)
+    t = math.tanh(min(rho, math.atanh(1 / math.sqrt(3))))
+    return 2 * t * (1 - t * t)
+
+
+@dataclass(frozen=True)
+class TanhHessianBounds:
+    r"""Proved bounds on second derivatives of the deep tanh network on :math:`\bar B(\theta_0, R)`, :math:`W_1^0 = 0`.
+
+    Attributes:
+        R: the radius.
+        form: the symmetric D×D matrix :math:`M_R` with non-negative entries such that
+            :math:`|\tfrac{d^2}{dt^2}\hat y(x_i;\theta+t\Theta)|_{t=0}| \le s^\top M_Rs` for
+            :math:`s = (|A_1|, \dots, |A_{D-1}|, |a|)`, the block norms of the direction Θ.
+        output_hessian_upper: :math:`H_R = \lambda_{\max}(M_R) \ge \sup\max_i\|\nabla^2_\theta\hat y(x_i;\theta)\|_2`.
+        gauss_newton_upper: :math:`\frac2N\sup\|J^\top J\|_2 \le \frac2N\Big[(\lambda+R)^2\Big(\lambda_{\max}(G_X)\prod_{j\ge2}\omega_j^2
+            + N\sum_{k\ge2}\prod_{j>k}\omega_j^2\,\zeta_{k-1}^2\Big) + N\zeta_{D-1}^2\Big]`.
+        residual_mean_upper: :math:`\frac1N\sum_i|y_i| + (\lambda+R)\zeta_{D-1} \ge \sup\frac1N\sum_i|e_i|`.
+        hessian_upper: :math:`L_R` = ``gauss_newton_upper`` + 2 ``residual_mean_upper`` · ``output_hessian_upper``
+            :math:`\ge \sup_{\bar B(\theta_0,R)}\|\nabla^2F\|_2`.
+    """
+
+    R: float
+    form: np.ndarray
+    output_hessian_upper: float
+    gauss_newton_upper: float
+    residual_mean_upper: float
+    hessian_upper: float
+
+
+def hessian_bounds(net: TanhNetwork, theta0, R: float) -> TanhHessianBounds:
+    r"""Proved upper bound on :math:`\sup_{\bar B(\theta_0, R)}\|\nabla^2F\|_2` when :math:`W_1^0 = 0` (Proposition ``prop-tanh-hessian``).
+
+    With :math:`\chi = \max_i|x_i|`, :math:`\omega_k = \|W_k^0\|_2 + R`, :math:`\rho_1 = R\chi`,
+    :math:`\rho_k = \omega_k\rho_{k-1}`, :math:`\zeta_0 = \chi`, :math:`\zeta_k = \min(\rho_k, \sqrt h)`,
+    :math:`t_k` = :func:`tanh_second_bound` (ρ_k), and for a direction with block norms
+    :math:`s = (s_1, \dots, s_D)` the linear and quadratic forms
+
+    .. math:: P_0 = Q_0 = 0,\quad P_k = \zeta_{k-1}s_k + \omega_kP_{k-1},\quad
+              Q_k = 2s_kP_{k-1} + \omega_kQ_{k-1} + t_kP_k^2,\quad
+              s^\top M_Rs = 2s_DP_{D-1} + (\lambda+R)Q_{D-1},
+
+    every output Hessian has :math:`\|\nabla^2\hat y_i\|_2 \le H_R = \lambda_{\max}(M_R)`, and
+
+    .. math:: \|\nabla^2F\|_2 \le L_R = \frac2N\Gamma_{\rm GN}^2 + 2\Big(\frac1N\sum_i|y_i| + (\lambda+R)\zeta_{D-1}\Big)H_R
+
+    on the ball (see :class:`TanhHessianBounds` for :math:`\Gamma_{\rm GN}^2`). The ball is convex, so ∇F
+    is :math:`L_R`-Lipschitz on it.
+
+    Args:
+        net: a :class:`TanhNetwork`.
+        theta0: the centre, shape (dim,), with its W₁ block equal to 0.
+        R: radius > 0.
+
+    Returns:
+        A :class:`TanhHessianBounds`.
+    """
+    validation.instance("net", net, TanhNetwork)
+    R = validation.positive("R", R)
+    t0 = validation.theta("theta0", theta0, net.dim, ndim=1, dtype=torch.float64)
+    W1, *hidden, v = net.unflatten(t0)
+    if bool((W1 != 0).any()):
+        raise ValueError("theta0 must have W_1 = 0: the bounds expand around a point where every pre-activation vanishes")
+    X = net.X.to(torch.float64)
+    y = net.y.to(torch.float64)
+    n, h, D = net.n_samples, net.width, net.depth
+    chi = float(torch.linalg.vector_norm(X, dim=1).max())
+    lam = float(torch.linalg.vector_norm(v))
+    gram_max = max(0.0, float(torch.linalg.eigvalsh(X @ X.T)[-1]))
+    omegas = [float(torch.linalg.matrix_norm(W, ord=2)) + R for W in hidden]  # omega_2, ..., omega_{D-1}
+    rhos = [R * chi]
+    for om in omegas:
+        rhos.append(om * rhos[-1])  # rho_1, ..., rho_{D-1}
+    zeta = [chi] + [min(rho, math.sqrt(h)) for rho in rhos]  # zeta_0, ..., zeta_{D-1}
+
+    # P_k as coefficient vectors and Q_k as symmetric matrices in s = (s_1, ..., s_D)
+    def sym(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # s^T sym(a, b) s = (a.s)(b.s)
+        return 0.5 * (np.outer(a, b) + np.outer(b, a))
+
+    eye = np.eye(D)
+    P, Q = np.zeros(D), np.zeros((D, D))
+    for k in range(1, D):  # layer k = 1, ..., D-1
+        om = omegas[k - 2] if k >= 2 else 0.0  # P_0 = Q_0 = 0, so omega_1 never enters
+        P_new = zeta[k - 1] * eye[k - 1] + om * P
+        Q = 2 * sym(eye[k - 1], P) + om * Q + tanh_second_bound(rhos[k - 1]) * np.outer(P_new, P_new)
+        P = P_new
+    form = 2 * sym(eye[D - 1], P) + (lam + R) * Q
+    H = float(np.linalg.eigvalsh(form)[-1])
+
+    prod_after = [math.prod(omegas[k - 1:]) for k in range(1, D)]  # prod_{j>k} omega_j for k = 1, ..., D-1
+    gn = (lam + R) ** 2 * (gram_max * prod_after[0] ** 2 + n * sum(prod_after[k - 1] ** 2 * zeta[k - 1] ** 2
+                                                                  for k in range(2, D)))
+    gn = 2 / n * (gn + n * zeta[-1] ** 2)
+    res = float(y.abs().mean()) + (lam + R) * zeta[-1]
+    return TanhHessianBounds(R=R, form=form, output_hessian_upper=H, gauss_newton_upper=gn,
+                             residual_mean_upper=res, hessian_upper=gn + 2 * res * H)
 
 
 def schur_infimum(
@@ -474,15 +636,21 @@ class BallPlan:
         r: the radius.
         reach: radius of the ball :math:`\bar B(\theta_0, \text{reach})` on which L was estimated.
         L: the estimate of :math:`\sup\|\nabla^2F\|_2` on that ball (a lower estimate of a supremum).
+        L_proved: the proved upper bound :math:`L_R` on that supremum (:func:`hessian_bounds` with R = reach).
+        proved_L: whether the steps use ``L_proved`` (True) or the estimate ``L`` (False).
         schur: the estimate of :math:`\inf_B\frac4N\lambda_{\min}(G_X)\min_i|\delta_i|^2` (an upper estimate).
         bounds: batch size b ↦ :class:`TanhBallBounds` (proved constants).
-        eta: b ↦ the step :math:`\eta_b = \eta^*(\alpha_{\rm lower}, L, \sigma_{\rm upper}(b))`.
-        report: b ↦ the :class:`~lojasgd.estimate.AssumptionReport` with the estimated α, σ, G, L at step η_b.
+        eta: b ↦ the step :math:`\eta_b = \eta^*(\alpha_{\rm lower}, L, \sigma_{\rm upper}(b))` with
+            L = ``L_proved`` or the estimate, as ``proved_L`` says.
+        report: b ↦ the :class:`~lojasgd.estimate.AssumptionReport` with the estimated α, σ, G at step η_b,
+            and the L the step used.
     """
 
     r: float
     reach: float
     L: Estimate
+    L_proved: float
+    proved_L: bool
     schur: Estimate
     bounds: dict[int, TanhBallBounds]
     eta: dict[int, float]
@@ -501,6 +669,7 @@ def ball_plan(
     maxiter: int = 30,
     L_points: int = 32,
     seed: int = 0,
+    proved_L: bool = True,
 ) -> BallPlan:
     r"""Proved bounds, the step they dictate, and the estimated constants, for SGD from θ₀ (with :math:`W_1^0 = 0`).
 
@@ -508,10 +677,16 @@ def ball_plan(
 
     1. :func:`ball_bounds` gives the proved :math:`\alpha_{\rm lower}` and :math:`\sigma_{\rm upper}(b)`
        and the bound :math:`G_g` on the per-sample gradients;
-    2. L is estimated once on :math:`\bar B(\theta_0, \text{reach})` (default reach = 2r);
-    3. the step is :math:`\eta_b = \alpha/(L(\alpha+\sigma))` with those constants, the optimal step
-       of Theorem 3.1 for them; it must satisfy :math:`r + \eta_bG_g \le \text{reach}` (so that L
-       covers the set U of Assumption 2), else ``ValueError``;
+    2. L on :math:`\bar B(\theta_0, \text{reach})` is bounded by the proved
+       :math:`L_{\rm reach}` of :func:`hessian_bounds` (Proposition ``prop-tanh-hessian``), and also
+       estimated by sampling (a lower estimate of the supremum);
+    3. the step is :math:`\eta_b = \alpha/(L(\alpha+\sigma))` with the proved α, σ and, with
+       ``proved_L=True`` (the default), the proved L: then every constant behind the step and the
+       guarantee is proved. With ``proved_L=False`` the estimated L is used, and the guarantee holds
+       only if the estimate is not below the true supremum. The step must satisfy
+       :math:`r + \eta_bG_g \le \text{reach}` (so that L covers the set U of Assumption 2), else
+       ``ValueError``. Default reach: with the proved L, the largest over b of the smallest
+       self-consistent radius of :func:`ball_bounds` (so every η_b is covered); with the estimated L, 2r;
     4. α, σ(1), G are estimated on the ball once (:func:`~lojasgd.estimate.check_assumptions`), and
        :math:`\hat\sigma(b) = \hat\sigma(1)\cdot c_b` by the exact identity of
        :func:`~lojasgd.noise.minibatch_variance_factor`; each report uses the step η_b.
@@ -521,37 +696,47 @@ def ball_plan(
     """
     validation.instance("net", net, TanhNetwork)
     r = validation.positive("r", r)
-    reach = 2 * r if reach is None else validation.positive("reach", reach)
-    if reach <= r:
-        raise ValueError(f"reach={reach} must be > r={r}")
+    proved_L = validation.flag("proved_L", proved_L)
+    if reach is not None:
+        reach = validation.positive("reach", reach)
+        if reach <= r:
+            raise ValueError(f"reach={reach} must be > r={r}")
+    elif not proved_L:
+        reach = 2 * r
     if isinstance(batch_sizes, (str, bytes)) or not isinstance(batch_sizes, Sequence):
         raise TypeError(f"batch_sizes={batch_sizes!r} must be a tuple of integers >= 1")
     if not batch_sizes:
         raise ValueError(f"batch_sizes={batch_sizes!r} must be a non-empty tuple of integers >= 1")
     batch_sizes = tuple(validation.integer(f"batch_sizes[{k}]", b, low=1) for k, b in enumerate(batch_sizes))
     t0 = validation.theta("theta0", theta0, net.dim, ndim=1, dtype=torch.float64)
-    bounds = {b: ball_bounds(net, t0, r, batch_size=b) for b in batch_sizes}
+    if reach is None:  # proved L: the smallest ball that contains U for every batch size
+        reach = max(ball_bounds(net, t0, r, batch_size=b).reach for b in batch_sizes)
+    bounds = {b: ball_bounds(net, t0, r, batch_size=b, reach=reach) for b in batch_sizes}
     land = net.to(dtype=torch.float64)
     L = estimate_L(land, t0, reach, n_points=L_points, n_iter=30, n_starts=1, maxiter=10, seed=seed)
+    L_proved = bounds[batch_sizes[0]].hessian_upper
+    L_step = L_proved if proved_L else L
     eta = {}
     for b, bb in bounds.items():
         if bb.alpha_lower <= 0:
             raise ValueError(f"the proved lower bound on alpha is 0 at r={r}: the scale is too small for this radius")
-        eta[b] = theory.optimal_step(bb.alpha_lower, L.value, bb.sigma_upper)
+        eta[b] = theory.optimal_step(bb.alpha_lower, float(L_step), bb.sigma_upper)
         if r + eta[b] * bb.grad_upper > reach:
             raise ValueError(
                 f"r + eta*G_g = {r + eta[b] * bb.grad_upper:.4g} exceeds reach={reach:.4g} for batch size {b}: "
                 "increase reach"
             )
     opts = dict(n_points=n_points, n_starts=n_starts, maxiter=maxiter, seed=seed)
-    first = check_assumptions(land, MiniBatch(1), t0, r, eta[batch_sizes[0]], known={"L": L}, reach=reach, **opts)
+    first = check_assumptions(land, MiniBatch(1), t0, r, eta[batch_sizes[0]], known={"L": L_step}, reach=reach,
+                              **opts)
     report = {}
     for b in batch_sizes:
         sig = first.sigma
         sig_b = Estimate(sig.value * minibatch_variance_factor(net.n_samples, b), sig.point, sig.kind, sig.evaluations)
         report[b] = check_assumptions(
-            land, MiniBatch(b), t0, r, eta[b], known={"alpha": first.alpha, "L": L, "G": first.G, "sigma": sig_b},
+            land, MiniBatch(b), t0, r, eta[b], known={"alpha": first.alpha, "L": L_step, "G": first.G, "sigma": sig_b},
             reach=reach,
         )
     schur = schur_infimum(land, t0, r, n_points=n_points, n_starts=1, maxiter=20, seed=seed)
-    return BallPlan(r=r, reach=reach, L=L, schur=schur, bounds=bounds, eta=eta, report=report)
+    return BallPlan(r=r, reach=reach, L=L, L_proved=L_proved, proved_L=proved_L, schur=schur, bounds=bounds, eta=eta,
+                    report=report)
