@@ -1,0 +1,1 @@
+"""Fused kernels and the counter-based random stream (self-contained: numpy, numba and torch only)."""
