@@ -1,1 +1,17 @@
-"""Fused kernels and the counter-based random stream (self-contained: numpy, numba and torch only)."""
+r"""Fused kernels and the counter-based random stream.
+
+Self-contained (numpy, numba and torch in, plain arrays out; nothing else from ``lojasgd``):
+
+* :mod:`~lojasgd.kernels.stream` — the random stream: every draw is a function of
+  (seed, trajectory m, step k, word j), implemented bit for bit the same in numba and torch;
+* :mod:`~lojasgd.kernels.cpu` — :func:`fused_sgd`, all T SGD steps for blocks of trajectories
+  in one compiled numba kernel (closed-form landscapes, machine-learning and bounded noise),
+  with exact records, and :func:`merge` for shards;
+* :mod:`~lojasgd.kernels.reference` — :func:`reference_sgd`, the same run as a torch tensor
+  program on the same stream (the tests' reference).
+"""
+
+from .cpu import LANDSCAPES, NOISES, KernelResult, exact_sum, fused_sgd, merge, shard_slice
+from .reference import reference_sgd
+
+__all__ = ["LANDSCAPES", "NOISES", "KernelResult", "fused_sgd", "merge", "shard_slice", "exact_sum", "reference_sgd"]

@@ -717,7 +717,8 @@ def fused_sgd(
     PATH = np.zeros(M)
     TOTAL = np.zeros(M)
     MAXD2 = np.zeros(M)
-    r2 = r * r
+    with np.errstate(over="ignore"):
+        r2 = r * r  # r > 1.3e154 gives r² = inf: no exit by distance, as for |θ − θ₀| > r
 
     # record and trace slots for k = 0..T (the last step run is added at the end if needed)
     rec_slot = np.full(steps + 1, -1, dtype=np.int64)
