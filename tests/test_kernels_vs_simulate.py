@@ -40,7 +40,9 @@ def _compare(res, fused, *, rtol=1e-12):
     if res.trace_steps is not None:
         np.testing.assert_array_equal(fused.trace_steps, res.trace_steps)
         np.testing.assert_allclose(fused.loss_trace, res.loss_trace, rtol=rtol, atol=1e-15)
-        np.testing.assert_allclose(fused.theta_trace, res.theta_trace, rtol=rtol, atol=1e-15)
+        assert (fused.theta_trace is None) == (res.theta_trace is None)
+        if res.theta_trace is not None:
+            np.testing.assert_allclose(fused.theta_trace, res.theta_trace, rtol=rtol, atol=1e-15)
 
 
 @pytest.mark.parametrize("stop_on_exit", [True, False], ids=["stop", "continue"])
