@@ -165,7 +165,7 @@ def _loss_of(TWO_D, LAND, st, b, n, o, P):
     return st[o - 1, b]
 
 @nb.njit(inline="always", cache=False)
-def _book(st, o, b, k, d2, Fn, length, act, stop_on_exit):
+def _book(st, o, b, k, d2, Fn, length, act, stop_on_exit, r2b):
     """Exit, divergence and path bookkeeping of trajectory b after step k (selects only)."""
     bad = not ((d2 <= _BIG) & (abs(Fn) <= _BIG))
     al = st[o + 3, b] > 0.5
@@ -174,7 +174,7 @@ def _book(st, o, b, k, d2, Fn, length, act, stop_on_exit):
     m2 = st[o + 2, b]
     m2 = d2 if (act & (d2 > m2)) else m2
     st[o + 2, b] = np.inf if (act & bad) else m2
-    leaving = al & ((d2 > st[o + 8, b]) | bad)
+    leaving = al & ((d2 > r2b) | bad)
     st[o + 5, b] = (k + 1.0) if leaving else st[o + 5, b]
     still = al & (not leaving)
     st[o + 3, b] = 1.0 if still else 0.0
@@ -211,16 +211,20 @@ def _observe(TWO_D, LAND, k, tid, lo, nbk, n, st, o, P, rec_slot, rec_n, rec_acc
 _KERNELS: dict = {}
 
 
-def _kernel(land: int, noise: int, kind: int, two_d: bool, block: int):
-    """The compiled kernel for one (landscape, noise, direction kind, block size), memoised."""
-    key = (land, noise, kind, two_d, block)
+def _kernel(land: int, noise: int, kind: int, two_d: bool, block: int, shared: bool):
+    """The compiled kernel for one (landscape, noise, direction kind, block size, sharing), memoised."""
+    key = (land, noise, kind, two_d, block, shared)
     if key not in _KERNELS:
-        _KERNELS[key] = _make_kernel(land, noise, kind, two_d, block)
+        _KERNELS[key] = _make_kernel(land, noise, kind, two_d, block, shared)
     return _KERNELS[key]
 
 
-def _make_kernel(LAND: int, NOISE: int, KIND: int, TWO_D: bool, BLOCK: int):  # noqa: C901 - one kernel
-    """Build the kernel with LAND, NOISE, KIND, TWO_D and BLOCK frozen as compile-time constants.
+def _make_kernel(LAND: int, NOISE: int, KIND: int, TWO_D: bool, BLOCK: int, SHARED: bool):  # noqa: C901
+    """Build the kernel with LAND, NOISE, KIND, TWO_D, BLOCK and SHARED frozen as compile-time constants.
+
+    SHARED (2-d kernels): θ₀, η_m, the noise scale and r are the same for every trajectory, so
+    the step loop reads them as scalars instead of from their rows (fewer loads per step; the
+    same values, so the same bits).
 
     A block's state lives in one float64 array ``st`` of shape (rows, BLOCK) and one uint64
     array of trajectory keys. Rows: θ (n), θ₀ (n), then (n-d kernels only) ∇F(θ) (n) and F,
@@ -286,6 +290,8 @@ def _make_kernel(LAND: int, NOISE: int, KIND: int, TWO_D: bool, BLOCK: int):  # 
                 if TWO_D:
                     e0 = e[0]
                     e1 = e[1]
+                    s_t0x, s_t0y = st[2, 0], st[3, 0]
+                    s_eta, s_sc, s_r2 = st[o + 6, 0], st[o + 7, 0], st[o + 8, 0]
                     for b in range(nbk):
                         x = st[0, b]
                         y = st[1, b]
@@ -313,24 +319,25 @@ def _make_kernel(LAND: int, NOISE: int, KIND: int, TWO_D: bool, BLOCK: int):  # 
                             else:
                                 xi0 = z0 * inv
                                 xi1 = z1 * inv
+                        scb = s_sc if SHARED else st[o + 7, b]
                         if NOISE == ML:
-                            a = math.sqrt(st[o + 7, b] * (Fb if Fb > 0.0 else 0.0))
+                            a = math.sqrt(scb * (Fb if Fb > 0.0 else 0.0))
                         else:
-                            a = st[o + 7, b]
+                            a = scb
                         g0 = gx + a * xi0
                         g1 = gy + a * xi1
-                        eta = st[o + 6, b] * eta_k
+                        eta = (s_eta if SHARED else st[o + 6, b]) * eta_k
                         act = st[o + 4, b] > 0.5
                         nx = x - eta * g0 if act else x
                         ny = y - eta * g1 if act else y
                         length = math.sqrt(g0 * g0 + g1 * g1) * eta
-                        d0 = nx - st[2, b]
-                        d1 = ny - st[3, b]
+                        d0 = nx - (s_t0x if SHARED else st[2, b])
+                        d1 = ny - (s_t0y if SHARED else st[3, b])
                         d2 = d0 * d0 + d1 * d1
                         Fn = _land2(LAND, nx, ny, P)[0]
                         st[0, b] = nx
                         st[1, b] = ny
-                        _book(st, o, b, k, d2, Fn, length, act, stop_on_exit)
+                        _book(st, o, b, k, d2, Fn, length, act, stop_on_exit, s_r2 if SHARED else st[o + 8, b])
                 else:
                     # -- directions ξ into xi (n, BLOCK), noise amplitudes into amp
                     for b in range(nbk):
@@ -382,7 +389,7 @@ def _make_kernel(LAND: int, NOISE: int, KIND: int, TWO_D: bool, BLOCK: int):  # 
                         length = math.sqrt(gl2) * eta
                         Fn = _land_nd(LAND, st, b, n, X, yv)
                         st[o - 1, b] = Fn
-                        _book(st, o, b, k, d2, Fn, length, act, stop_on_exit)
+                        _book(st, o, b, k, d2, Fn, length, act, stop_on_exit, st[o + 8, b])
                 _observe(TWO_D, LAND, k + 1, tid, lo, nbk, n, st, o, P, rec_slot, rec_n, rec_acc, rec_loss, tr_slot,
                          loss_tr, theta_tr)
             for b in range(nbk):
@@ -740,8 +747,9 @@ def fused_sgd(
     loss_tr = np.zeros((M, Rt))
     theta_tr = np.zeros((M, Rt, n) if trace_theta else (0, 0, 0))
 
-    kern = _kernel(land, ML if noise == "ml" else BOUNDED, kind, land in (HYP, PLATEAU) or (land == FLAT and n == 2),
-                   block)
+    two_d = land in (HYP, PLATEAU) or (land == FLAT and n == 2)
+    shared = two_d and all(bool(np.all(a == a[:1])) for a in (T0, et, sc, r2))
+    kern = _kernel(land, ML if noise == "ml" else BOUNDED, kind, two_d, block, shared)
     a_key, b_key = (np.uint64(v) for v in S.seed_keys(seed))
     args_tail = (et, es, sc, r2, e, P, X, yv, a_key, b_key, traj_offset)
 

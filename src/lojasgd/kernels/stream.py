@@ -403,10 +403,12 @@ def _t_traj(seed: int, m) -> tuple[Tensor, int]:
 
 
 def _t_step(b_key: int, k: int, j0: int, count: int, device) -> Tensor:
+    r""":math:`C_{k,j}` for j = j0 … j0 + count − 1 as an int64 tensor (one tensor op, any count)."""
     k = check_int("k", k, 0, 1 << 62)
     j0 = check_int("j0", j0, 0, 1 << 40)
-    return torch.tensor([_signed(step_key(b_key, k, j)) for j in range(j0, j0 + count)], dtype=torch.int64,
-                        device=device)
+    s = _signed(py_mix(b_key + k * GAMMA))
+    j = torch.arange(j0, j0 + count, dtype=torch.int64, device=device)
+    return _t_mix(j * _T_GAMMA + s)
 
 
 def torch_words(seed: int, m: Tensor, k: int, count: int = 1, j0: int = 0) -> Tensor:
