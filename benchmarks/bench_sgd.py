@@ -163,10 +163,13 @@ def roofline_kernel():
 
 
 def fused_comparison(M: int, steps: int, reps: int, *, theta0=(1.5, 1.0), eta=0.05, sigma=1.0) -> dict:
-    """Median rates (trajectory-steps/s) of simulate, the fused kernel (1 and 2 threads) and the roofline.
+    """Rates (trajectory-steps/s) of simulate, the fused kernel (1 and 2 threads) and the roofline, and their ratios.
 
-    All on the hyperbola with ``MLNoise(sigma)``, float64, radius 1e6 (no exits), timed ``reps``
-    times each in turn (A B C D A B C D …) in this process; ratios are of the medians.
+    All on the hyperbola with ``MLNoise(sigma)``, float64, radius 1e6 (no exits). One repetition
+    times every variant once, back to back (simulate on ``steps // 10`` steps, so that each call
+    is short; its cost per trajectory-step does not depend on T); a ratio is the median over the
+    ``reps`` repetitions of the ratio within each, which cancels slow drifts of a shared machine.
+    Rates are medians.
     """
     import numba as nb
 
@@ -175,6 +178,7 @@ def fused_comparison(M: int, steps: int, reps: int, *, theta0=(1.5, 1.0), eta=0.
     roof = roofline_kernel()
     land, noise = Hyperbola(), MLNoise(sigma)
     kw = dict(noise="ml", scale=sigma, eta=eta, radius=1e6, n_traj=M, seed=2)
+    sim_steps = max(20, steps // 10)
     # warm-up: compile and allocate
     roof(*theta0, eta, sigma, 1e12, 2, 1024, 1)
     fused_sgd("hyperbola", list(theta0), steps=2, threads=1, **kw)
@@ -184,7 +188,7 @@ def fused_comparison(M: int, steps: int, reps: int, *, theta0=(1.5, 1.0), eta=0.
         fused_sgd("hyperbola", list(theta0), steps=2, threads=2, **kw)  # start the thread pool
 
     def t_sim():
-        simulate(land, noise, torch.tensor(theta0), eta=eta, radius=1e6, steps=steps, n_traj=M, seed=2)
+        simulate(land, noise, torch.tensor(theta0), eta=eta, radius=1e6, steps=sim_steps, n_traj=M, seed=2)
 
     def t_fused(threads):
         return lambda: fused_sgd("hyperbola", list(theta0), steps=steps, threads=threads, **kw)
@@ -193,28 +197,31 @@ def fused_comparison(M: int, steps: int, reps: int, *, theta0=(1.5, 1.0), eta=0.
         nb.set_num_threads(1)
         roof(*theta0, eta, sigma, 1e12, steps, M, 2)
 
-    variants = {"simulate": t_sim, "fused_1": t_fused(1), "roofline_1": t_roof}
+    variants = {"simulate": (t_sim, sim_steps), "fused_1": (t_fused(1), steps), "roofline_1": (t_roof, steps)}
     if two:
-        variants["fused_2"] = t_fused(2)
-    times: dict[str, list[float]] = {k: [] for k in variants}
-    for _ in range(reps):
-        for name, fn in variants.items():
+        variants["fused_2"] = (t_fused(2), steps)
+    rates: dict[str, list[float]] = {k: [] for k in variants}
+    for _ in tqdm(range(reps), desc=f"fused comparison M={M}", unit="rep", leave=False):
+        for name, (fn, T) in variants.items():
             t = time.perf_counter()
             fn()
-            times[name].append(time.perf_counter() - t)
-    rate = {k: M * steps / statistics.median(v) for k, v in times.items()}
-    out = {
-        "simulate_traj_steps_per_s": rate["simulate"],
-        "fused_traj_steps_per_s": rate["fused_1"],
-        "roofline_traj_steps_per_s": rate["roofline_1"],
-        "fused_2threads_traj_steps_per_s": rate.get("fused_2"),
-        "fused_over_simulate": rate["fused_1"] / rate["simulate"],
-        "fused_over_roofline": rate["fused_1"] / rate["roofline_1"],
-        "fused_2threads_over_1": rate["fused_2"] / rate["fused_1"] if two else None,
+            rates[name].append(M * T / (time.perf_counter() - t))
+
+    def ratio(a: str, b: str) -> float:
+        return statistics.median(x / y for x, y in zip(rates[a], rates[b]))
+
+    return {
+        "simulate_steps": sim_steps,
+        "simulate_traj_steps_per_s": statistics.median(rates["simulate"]),
+        "fused_traj_steps_per_s": statistics.median(rates["fused_1"]),
+        "roofline_traj_steps_per_s": statistics.median(rates["roofline_1"]),
+        "fused_2threads_traj_steps_per_s": statistics.median(rates["fused_2"]) if two else None,
+        "fused_over_simulate": ratio("fused_1", "simulate"),
+        "fused_over_roofline": ratio("fused_1", "roofline_1"),
+        "fused_2threads_over_1": ratio("fused_2", "fused_1") if two else None,
         "timing_reps": reps,
-        "timing_spread": {k: [min(v), max(v)] for k, v in times.items()},
+        "timing_spread": {k: [min(v), max(v)] for k, v in rates.items()},  # rates, trajectory-steps/s
     }
-    return out
 
 
 def network(device, dtype, n: int = 16, d: int = 16, width: int = 32, depth: int = 3):
@@ -233,7 +240,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     ap.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     ap.add_argument("--out", type=Path, default=None, help="JSON output (default benchmarks/results/throughput_<cpu|gpu>.json)")
-    ap.add_argument("--reps", type=int, default=5, help="timings per variant in the fused comparison (median)")
+    ap.add_argument("--reps", type=int, default=9, help="repetitions of the fused comparison (medians)")
     ap.add_argument("--only-fused", action="store_true",
                     help="only the fused/roofline/simulate comparison (CPU); writes fused_cpu.json")
     args = ap.parse_args()
@@ -304,7 +311,7 @@ def main() -> None:
 def _print_fused(recs: list[dict], device_name: str) -> None:
     if not recs:
         return
-    print(f"\nfused kernel, hyperbola, float64 ({device_name}; medians of the same run)")
+    print(f"\nfused kernel, hyperbola, float64 ({device_name}; rates: medians; ratios: medians of per-repetition ratios)")
     print(f"{'M':>9}{'simulate/s':>12}{'fused/s':>11}{'roofline/s':>12}{'fused/sim':>11}{'fused/roof':>12}{'2thr/1thr':>11}")
     for r in recs:
         two = r["fused_2threads_over_1"]
