@@ -181,7 +181,7 @@ def test_same_bits_for_one_and_two_threads_and_any_block(case):
     _assert_same(one, _case_run(case, threads=2, block=64), exact=True)
 
 
-def test_three_shards_merged_equal_one_run_bit_for_bit():
+def test_three_shards_merged_equal_one_run_bit_for_bit(tmp_path):
     whole = _case_run(CASES[0])
     parts = []
     for i in (2, 0, 1):  # any order
@@ -189,12 +189,26 @@ def test_three_shards_merged_equal_one_run_bit_for_bit():
         parts.append(_case_run(CASES[0], n_traj=sl.stop - sl.start, traj_offset=sl.start))
     merged = merge(parts)
     _assert_same(merged, whole, exact=True)
+    # shards written by separate processes: through files, bit for bit
+    for i, p in enumerate(parts):
+        cpu.save_result(p, tmp_path / f"shard{i}.npz")
+    loaded = [cpu.load_result(tmp_path / f"shard{i}.npz") for i in range(3)]
+    _assert_same(merge(loaded), whole, exact=True)
+    assert merge(loaded).meta == merged.meta
+    with pytest.raises(ValueError, match="is not a file written by save_result"):
+        cpu.load_result(_npz_without_head(tmp_path))
     assert merged.n_traj == 1000 and merged.traj_offset == 0
     # a shard alone is the corresponding slice of the whole run, bit for bit
     sl = shard_slice(1000, 1, 3)
     for name in ("exit_step", "path_length", "max_distance", "theta_final", "loss_trace", "theta_trace"):
         np.testing.assert_array_equal(getattr(parts[2], name), getattr(whole, name)[sl], err_msg=name)
     assert 0 < int((whole.exit_step >= 0).sum()) < 1000
+
+
+def _npz_without_head(tmp_path):
+    path = tmp_path / "plain.npz"
+    np.savez(path, x=np.zeros(2))
+    return path
 
 
 def test_a_trajectory_does_not_depend_on_M():

@@ -45,7 +45,8 @@ import numpy as np
 from . import _validate as V
 from . import stream as S
 
-__all__ = ["LANDSCAPES", "NOISES", "KernelResult", "fused_sgd", "merge", "shard_slice", "exact_sum"]
+__all__ = ["LANDSCAPES", "NOISES", "KernelResult", "fused_sgd", "merge", "shard_slice", "exact_sum", "save_result",
+           "load_result"]
 
 LANDSCAPES = ("hyperbola", "flat_valley", "plateau_valley", "linear_regression")
 NOISES = ("ml", "bounded")
@@ -546,6 +547,36 @@ def merge(results: Sequence[KernelResult]) -> KernelResult:
         loss_trace=cat("loss_trace"), theta_trace=cat("theta_trace"),
         meta={**first.meta, "traj_offset": first.traj_offset},
     )
+
+
+_ARRAYS = ("exit_step", "diverged", "path_length", "total_path_length", "max_distance", "theta_final", "loss_final",
+           "record_steps", "record_inside", "record_limbs", "record_losses", "trace_steps", "loss_trace", "theta_trace")
+
+
+def save_result(result: KernelResult, path) -> None:
+    """Write a result (one shard of a sweep, say) to an ``.npz`` file, bit for bit; :func:`load_result` reads it."""
+    import json
+
+    if not isinstance(result, KernelResult):
+        raise TypeError(f"result must be a KernelResult, got {type(result).__name__}")
+    arrays = {k: getattr(result, k) for k in _ARRAYS if getattr(result, k) is not None}
+    head = {"steps_run": result.steps_run, "traj_offset": result.traj_offset, "meta": result.meta}
+    np.savez(path, __head__=np.array(json.dumps(head)), **arrays)
+
+
+def load_result(path) -> KernelResult:
+    """The :class:`KernelResult` written by :func:`save_result` (ValueError if the file is not one)."""
+    import json
+
+    with np.load(path, allow_pickle=False) as f:
+        if "__head__" not in f.files:
+            raise ValueError(f"path={str(path)!r} is not a file written by save_result")
+        head = json.loads(str(f["__head__"]))
+        arrays = {k: (f[k] if k in f.files else None) for k in _ARRAYS}
+    meta = head["meta"]
+    if isinstance(meta.get("direction"), list):
+        meta["direction"] = tuple(meta["direction"])
+    return KernelResult(steps_run=int(head["steps_run"]), traj_offset=int(head["traj_offset"]), meta=meta, **arrays)
 
 
 def shard_slice(n_traj: int, shard: int, n_shards: int) -> slice:
