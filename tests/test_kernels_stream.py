@@ -58,6 +58,21 @@ def test_numba_and_torch_give_the_same_bits(k):
     assert np.max(np.abs(z - zt) / np.spacing(np.abs(z))) <= 8
 
 
+@pytest.mark.parametrize("n", [2, 70])
+def test_torch_stream_object_gives_the_same_bits(n):
+    m = _m(200, 17)
+    ts = S.TorchStream(SEED, torch.from_numpy(m))
+    for k in (0, 5):
+        for d in ("rademacher", "sphere", "gaussian", np.eye(n)[1]):
+            np.testing.assert_array_equal(ts.directions(d, k, n).numpy(),
+                                          S.torch_directions(d, SEED, torch.from_numpy(m), k, n).numpy())
+        np.testing.assert_array_equal(ts.directions("rademacher", k, n).numpy(), S.directions("rademacher", SEED, m, k, n))
+        np.testing.assert_array_equal(ts.words(k, 3, j0=4).numpy(), S.words(SEED, m, k, 3, j0=4).view(np.int64))
+        np.testing.assert_array_equal(ts.words(k).numpy(), S.words(SEED, m, k).view(np.int64))
+        np.testing.assert_array_equal(ts.integers(k, 4, 9).numpy(), S.integers(SEED, m, k, 4, 9))
+        np.testing.assert_array_equal(ts.without_replacement(k, 3, 9).numpy(), S.without_replacement(SEED, m, k, 3, 9))
+
+
 def test_draws_do_not_depend_on_M_or_on_the_slice():
     """Trajectory m's draws are the same in a run of 10, of 1000, and alone in any slice."""
     k = 41

@@ -112,6 +112,7 @@ def reference_sgd(
     total = torch.zeros(M, dtype=torch.float64)
     maxd2 = torch.zeros(M, dtype=torch.float64)
     F, G = _value_and_grad(land, theta, P, X, y)
+    rng = S.TorchStream(seed, idx)
 
     rec_steps: list[int] = []
     rec_in: list[int] = []
@@ -139,7 +140,7 @@ def reference_sgd(
     observe(0)
     k_done = 0
     for k in range(steps):
-        xi = S.torch_directions(direction, seed, idx, k, n)
+        xi = rng.directions(direction, k, n)
         amp = torch.sqrt(sc * torch.where(F > 0, F, 0.0)) if noise == "ml" else sc
         g = G + amp.unsqueeze(-1) * xi
         step = et * float(es[k])

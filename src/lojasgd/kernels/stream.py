@@ -75,6 +75,7 @@ __all__ = [
     "torch_integers",
     "torch_without_replacement",
     "torch_directions",
+    "TorchStream",
 ]
 
 # ------------------------------------------------------------------ constants (Python ints)
@@ -483,6 +484,74 @@ def torch_directions(direction, seed: int, m: Tensor, k: int, n: int, j0: int = 
         else:
             xi = z * (1.0 / math.sqrt(n))
     return xi.to(dtype)
+
+
+class TorchStream:
+    r"""The stream for a fixed tensor of trajectory indices, with the keys :math:`A_m` computed once.
+
+    The tensor path's per-step entry point: ``TorchStream(seed, m)`` once per run (m = the global
+    indices ``traj_offset + arange(M)`` on the run's device), then per step k
+    ``directions(direction, k, n)``, ``integers(k, b, N)``, ``without_replacement(k, b, N)`` or
+    ``words(k, count)``: the same bits as the functions :func:`torch_directions` etc. (and as the
+    numba kernels), at one μ per word.
+
+    Args:
+        seed: integer in [0, 2⁶⁴).
+        m: 1-d int64 tensor of global trajectory indices (M,).
+    """
+
+    def __init__(self, seed: int, m: Tensor) -> None:
+        self.seed = check_seed(seed)
+        self.A, self._b = _t_traj(self.seed, m)
+
+    def words(self, k: int, count: int = 1, j0: int = 0) -> Tensor:
+        """int64 (M, count): the words j0 … j0 + count − 1 of step k."""
+        count = check_int("count", count, 1, 1 << 30)
+        if count == 1:
+            return _t_mix(self.A ^ int(_t_step(self._b, k, j0, 1, "cpu")[0])).unsqueeze(-1)
+        return _t_mix(self.A.unsqueeze(-1) ^ _t_step(self._b, k, j0, count, self.A.device))
+
+    def directions(self, direction, k: int, n: int, j0: int = 0, dtype=torch.float64) -> Tensor:
+        """ξ of step k, shape (M, n), as :func:`torch_directions`."""
+        kind, e = check_direction(direction)
+        n = check_int("n", n, 1)
+        if kind == FIXED and e.size != n:
+            raise ValueError(f"direction has length {e.size} but n={n}")
+        if kind == RADEMACHER and n <= 64:
+            w = self.words(k, 1, j0)  # (M, 1)
+            q = torch.arange(n, device=w.device)
+            s = ((w >> q) & 1).to(torch.float64).mul_(2.0).sub_(1.0)
+            return s.mul_(1.0 / math.sqrt(n)).to(dtype)
+        if kind == FIXED:
+            w = self.words(k, 1, j0)
+            return ((w & 1).to(torch.float64).mul_(2.0).sub_(1.0) * torch.as_tensor(e, device=w.device)).to(dtype)
+        if kind == RADEMACHER:
+            w = self.words(k, (n + 63) // 64, j0)
+            q = torch.arange(n, device=w.device)
+            s = ((w[:, q // 64] >> (q % 64)) & 1).to(torch.float64).mul_(2.0).sub_(1.0)
+            return s.mul_(1.0 / math.sqrt(n)).to(dtype)
+        P = (n + 1) // 2
+        u = _t_uniform(self.words(k, 2 * P, j0), torch.float64).reshape(-1, P, 2)
+        rad = torch.sqrt(-2.0 * torch.log(u[..., 0]))
+        ang = _TWO_PI * u[..., 1]
+        z = torch.stack([rad * torch.cos(ang), rad * torch.sin(ang)], dim=-1).reshape(-1, 2 * P)[:, :n]
+        if kind == SPHERE:
+            z = z / torch.sqrt((z * z).sum(-1, keepdim=True))
+        else:
+            z = z * (1.0 / math.sqrt(n))
+        return z.to(dtype)
+
+    def integers(self, k: int, b: int, N: int, j0: int = 0) -> Tensor:
+        """b indices in [0, N) with replacement, int64 (M, b), as :func:`torch_integers`."""
+        b = check_int("b", b, 1)
+        N = check_int("N", N, 1, 1 << 31)
+        return (_srl(self.words(k, b, j0), 32) * N) >> 32
+
+    def without_replacement(self, k: int, b: int, N: int, j0: int = 0) -> Tensor:
+        """b distinct indices in [0, N), int64 (M, b), as :func:`torch_without_replacement`."""
+        N = check_int("N", N, 1, 1 << 31)
+        b = check_int("b", b, 1, N + 1)
+        return torch.sort(_srl(self.words(k, N, j0), 1), dim=-1, stable=True).indices[:, :b]
 
 
 def as_indices(m: Sequence[int] | np.ndarray | Tensor) -> np.ndarray:
