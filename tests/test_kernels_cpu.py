@@ -211,6 +211,11 @@ def _npz_without_head(tmp_path):
     return path
 
 
+def test_progress_runs_in_chunks_with_the_same_bits():
+    """progress=True runs the kernel in chunks of max(1, T/100) steps, here one step per call: same bits."""
+    _assert_same(_case_run(CASES[0], progress=True), _case_run(CASES[0]), exact=True)
+
+
 def test_a_trajectory_does_not_depend_on_M():
     small = fused_sgd("hyperbola", [1.4, 0.9], noise="ml", scale=2.0, eta=0.1, radius=0.3, steps=40, n_traj=10)
     big = fused_sgd("hyperbola", [1.4, 0.9], noise="ml", scale=2.0, eta=0.1, radius=0.3, steps=40, n_traj=20)
