@@ -181,6 +181,21 @@ def _book(st, o, b, k, d2, Fn, length, act, stop_on_exit, r2b):
     st[o + 3, b] = 1.0 if still else 0.0
     st[o + 4, b] = (1.0 if still else 0.0) if stop_on_exit else (1.0 if (act & (not bad)) else 0.0)
 
+
+@nb.njit(inline="always", cache=False)
+def _book_stop(st, o, b, k, d2, Fn, length, r2b):
+    """:func:`_book` when trajectories freeze on exit: active = alive and total = path, so neither row is touched."""
+    bad = not ((d2 <= _BIG) & (abs(Fn) <= _BIG))
+    al = st[o + 3, b] > 0.5
+    st[o, b] += length if al else 0.0
+    m2 = st[o + 2, b]
+    m2 = d2 if (al & (d2 > m2)) else m2
+    st[o + 2, b] = np.inf if (al & bad) else m2
+    leaving = al & ((d2 > r2b) | bad)
+    st[o + 5, b] = (k + 1.0) if leaving else st[o + 5, b]
+    st[o + 3, b] = 1.0 if (al & (not leaving)) else 0.0
+
+
 @nb.njit(inline="always", cache=False)
 def _observe(TWO_D, LAND, k, tid, lo, nbk, n, st, o, P, rec_slot, rec_n, rec_acc, rec_loss, tr_slot, loss_tr,
              theta_tr):
@@ -212,16 +227,19 @@ def _observe(TWO_D, LAND, k, tid, lo, nbk, n, st, o, P, rec_slot, rec_n, rec_acc
 _KERNELS: dict = {}
 
 
-def _kernel(land: int, noise: int, kind: int, two_d: bool, block: int, shared: bool):
-    """The compiled kernel for one (landscape, noise, direction kind, block size, sharing), memoised."""
-    key = (land, noise, kind, two_d, block, shared)
+def _kernel(land: int, noise: int, kind: int, two_d: bool, block: int, shared: bool, stop: bool):
+    """The compiled kernel for one (landscape, noise, direction kind, block size, sharing, freezing), memoised."""
+    key = (land, noise, kind, two_d, block, shared, stop)
     if key not in _KERNELS:
-        _KERNELS[key] = _make_kernel(land, noise, kind, two_d, block, shared)
+        _KERNELS[key] = _make_kernel(land, noise, kind, two_d, block, shared, stop)
     return _KERNELS[key]
 
 
-def _make_kernel(LAND: int, NOISE: int, KIND: int, TWO_D: bool, BLOCK: int, SHARED: bool):  # noqa: C901
-    """Build the kernel with LAND, NOISE, KIND, TWO_D, BLOCK and SHARED frozen as compile-time constants.
+def _make_kernel(LAND: int, NOISE: int, KIND: int, TWO_D: bool, BLOCK: int, SHARED: bool, STOP: bool):  # noqa
+    """Build the kernel with LAND, NOISE, KIND, TWO_D, BLOCK, SHARED and STOP frozen as compile-time constants.
+
+    STOP (2-d kernels): ``stop_on_exit`` is known to be True, so the rows "active" and "total"
+    (equal to "alive" and "path") are neither read nor written in the step loop.
 
     SHARED (2-d kernels): θ₀, η_m, the noise scale and r are the same for every trajectory, so
     the step loop reads them as scalars instead of from their rows (fewer loads per step; the
@@ -328,7 +346,7 @@ def _make_kernel(LAND: int, NOISE: int, KIND: int, TWO_D: bool, BLOCK: int, SHAR
                         g0 = gx + a * xi0
                         g1 = gy + a * xi1
                         eta = (s_eta if SHARED else st[o + 6, b]) * eta_k
-                        act = st[o + 4, b] > 0.5
+                        act = st[o + (3 if STOP else 4), b] > 0.5
                         nx = x - eta * g0 if act else x
                         ny = y - eta * g1 if act else y
                         length = math.sqrt(g0 * g0 + g1 * g1) * eta
@@ -338,7 +356,11 @@ def _make_kernel(LAND: int, NOISE: int, KIND: int, TWO_D: bool, BLOCK: int, SHAR
                         Fn = _land2(LAND, nx, ny, P)[0]
                         st[0, b] = nx
                         st[1, b] = ny
-                        _book(st, o, b, k, d2, Fn, length, act, stop_on_exit, s_r2 if SHARED else st[o + 8, b])
+                        r2b = s_r2 if SHARED else st[o + 8, b]
+                        if STOP:
+                            _book_stop(st, o, b, k, d2, Fn, length, r2b)
+                        else:
+                            _book(st, o, b, k, d2, Fn, length, act, stop_on_exit, r2b)
                 else:
                     # -- directions ξ into xi (n, BLOCK), noise amplitudes into amp
                     for b in range(nbk):
@@ -407,10 +429,10 @@ def _make_kernel(LAND: int, NOISE: int, KIND: int, TWO_D: bool, BLOCK: int, SHAR
                         GG[m, q] = st[2 * n + q, b]
                     FF[m] = st[o - 1, b]
                 PATH[m] = st[o, b]
-                TOTAL[m] = st[o + 1, b]
+                TOTAL[m] = st[o, b] if STOP else st[o + 1, b]
                 MAXD2[m] = st[o + 2, b]
                 ALIVE[m] = st[o + 3, b] > 0.5
-                ACTIVE[m] = st[o + 4, b] > 0.5
+                ACTIVE[m] = st[o + 3, b] > 0.5 if STOP else st[o + 4, b] > 0.5
                 EXIT[m] = np.int64(st[o + 5, b])
 
     return kernel
@@ -780,7 +802,7 @@ def fused_sgd(
 
     two_d = land in (HYP, PLATEAU) or (land == FLAT and n == 2)
     shared = two_d and all(bool(np.all(a == a[:1])) for a in (T0, et, sc, r2))
-    kern = _kernel(land, ML if noise == "ml" else BOUNDED, kind, two_d, block, shared)
+    kern = _kernel(land, ML if noise == "ml" else BOUNDED, kind, two_d, block, shared, two_d and stop_on_exit)
     a_key, b_key = (np.uint64(v) for v in S.seed_keys(seed))
     args_tail = (et, es, sc, r2, e, P, X, yv, a_key, b_key, traj_offset)
 
