@@ -51,7 +51,6 @@ of word ``j0``).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numba as nb
 import numpy as np
@@ -552,10 +551,3 @@ class TorchStream:
         N = check_int("N", N, 1, 1 << 31)
         b = check_int("b", b, 1, N + 1)
         return torch.sort(_srl(self.words(k, N, j0), 1), dim=-1, stable=True).indices[:, :b]
-
-
-def as_indices(m: Sequence[int] | np.ndarray | Tensor) -> np.ndarray:
-    """Trajectory indices as a validated int64 numpy array (for callers holding a list or tensor)."""
-    if isinstance(m, Tensor):
-        m = m.detach().cpu().numpy()
-    return _indices_np(m)
