@@ -34,10 +34,12 @@ into shards (:func:`merge`).
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numba as nb
 import numpy as np
@@ -61,6 +63,10 @@ _MAX_TRAJ = 1 << 30  # bound that keeps the int64 limbs of one call from overflo
 #: compiled kernels are cached on disk only where the user chose a place for numba's cache
 #: (NUMBA_CACHE_DIR), never next to the sources; LOJASGD_KERNEL_CACHE=0 turns caching off
 _CACHE = "NUMBA_CACHE_DIR" in os.environ and os.environ.get("LOJASGD_KERNEL_CACHE", "1") != "0"
+#: a digest of this file and of stream.py, part of every kernel's closure: numba keys its disk
+#: cache on the closure's contents, so editing the inlined helpers of stream.py invalidates it
+_HERE = Path(__file__).resolve().parent
+_SOURCE_TAG = int(hashlib.sha256(b"".join((_HERE / f).read_bytes() for f in ("cpu.py", "stream.py"))).hexdigest()[:15], 16)
 
 
 # ============================================================== exact accumulation
@@ -255,12 +261,14 @@ def _make_kernel(LAND: int, NOISE: int, KIND: int, TWO_D: bool, BLOCK: int, SHAR
     """
     RAD, FIX, SPH = S.RADEMACHER, S.FIXED, S.SPHERE
     TWO_PI = 2.0 * math.pi
+    SOURCE_TAG = _SOURCE_TAG
 
     @nb.njit(parallel=True, fastmath=False, cache=_CACHE)
     def kernel(TH, T0, FF, GG, ALIVE, ACTIVE, EXIT, PATH, TOTAL, MAXD2,
                eta_traj, eta_steps, scale, r2, e, P, X, yv,
                a_key, b_key, traj_offset, k0, k1, init, observe_k0, stop_on_exit,
                rec_slot, rec_n, rec_acc, rec_loss, tr_slot, loss_tr, theta_tr):
+        _ = SOURCE_TAG  # in the closure, hence in the disk cache's key (see _SOURCE_TAG)
         M, n = TH.shape
         J = S.words_per_step_nb(KIND, n)
         inv = 1.0 / math.sqrt(n)
