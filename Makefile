@@ -38,6 +38,8 @@ export OMP_NUM_THREADS      ?= 1
 export MKL_NUM_THREADS      ?= $(OMP_NUM_THREADS)
 export OPENBLAS_NUM_THREADS ?= $(OMP_NUM_THREADS)
 export PYTHONHASHSEED       ?= 0
+# numba compiles the fused kernels once per machine into this ignored folder (never into src/)
+export NUMBA_CACHE_DIR      ?= $(CURDIR)/.venv/numba-cache
 # Kernels and kernelspecs come from .venv, never from ~/.local.
 export JUPYTER_PREFER_ENV_PATH := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1

@@ -1,16 +1,25 @@
-"""Throughput of the batched SGD simulator against a per-trajectory loop with torch.optim.SGD.
+"""Throughput of the SGD simulators: fused kernels, the tensor path, a torch.optim.SGD loop, a roofline.
 
 Measures trajectory-steps per second (M trajectories × T steps / wall time) of
-``lojasgd.sgd.simulate`` and of the obvious alternative — one ``torch.optim.SGD`` optimiser
-per trajectory, stepped in a Python loop with the same stochastic-gradient model — in the
-same process, and prints their ratio. The loop's cost is linear in the number of
-trajectories, so it is timed on a subset and reported per trajectory-step.
+``lojasgd.sgd.simulate`` (the tensor path) and of the obvious alternative — one
+``torch.optim.SGD`` optimiser per trajectory, stepped in a Python loop with the same
+stochastic-gradient model — in the same process, and prints their ratio. The loop's cost is
+linear in the number of trajectories, so it is timed on a subset and reported per
+trajectory-step.
+
+On the CPU, for the hyperbola with machine-learning noise in float64 at M = 10⁴ and 10⁵, the
+same run also times the fused numba kernel ``lojasgd.kernels.fused_sgd`` with one and with two
+threads, and a plain reference kernel written below (:func:`roofline_kernel`: blocks of 512
+trajectories, state in registers, all T steps inside, xorshift random bits, branch-free) that
+stands for what one core can do. Each of these is timed ``--reps`` times, alternating, and the
+medians are compared; their ratios are added to the hyperbola records.
 
 Usage::
 
     python benchmarks/bench_sgd.py                      # CPU, writes benchmarks/results/throughput_cpu.json
     python benchmarks/bench_sgd.py --device cuda        # GPU, writes throughput_gpu.json
     python benchmarks/bench_sgd.py --quick              # smaller sizes, for a smoke run
+    python benchmarks/bench_sgd.py --only-fused         # only the fused / roofline / simulate comparison
 
 Report ratios from one run, not absolute times: the machine may be shared.
 """
@@ -19,9 +28,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
 import platform
+import statistics
+import tempfile
 import time
 from pathlib import Path
+
+os.environ.setdefault("NUMBA_CACHE_DIR", os.path.join(tempfile.gettempdir(), "lojasgd-numba-cache"))
 
 import torch
 from tqdm import tqdm
@@ -83,6 +98,133 @@ def loop_rate(land, noise, theta0, *, M, steps, eta, device, dtype) -> float:
     return M * steps / (time.perf_counter() - t)
 
 
+def roofline_kernel():
+    """The machine's roofline for the hyperbola step: a plain numba kernel (compiled on first use).
+
+    One SGD step θ ← θ − η(∇F + √(σF)ξ) on F(a, b) = (ab − 1)²/2 with Rademacher ξ/√2, the path
+    length and the exit test |θ − θ₀|² > r², for blocks of 512 trajectories whose state stays in
+    L1 for all T steps; random bits from a per-trajectory xorshift64; no branches in the loop.
+    It does no records and freezes nothing: a lower bound on the cost of the real work.
+    """
+    import numba as nb
+    import numpy as np
+
+    u13, u7, u17 = np.uint64(13), np.uint64(7), np.uint64(17)
+
+    @nb.njit(parallel=True, fastmath=False)
+    def roof(a0, b0, eta, sigma, r2, T, M, seed):
+        B = 512
+        out_exit = np.full(M, -1, np.int64)
+        out_path = np.zeros(M)
+        for blk in nb.prange((M + B - 1) // B):
+            lo = blk * B
+            nbk = min(M, lo + B) - lo
+            a = np.full(B, a0)
+            b = np.full(B, b0)
+            s = np.empty(B, np.uint64)
+            path = np.zeros(B)
+            alive = np.ones(B)
+            ex = np.full(B, -1.0)
+            for i in range(nbk):
+                s[i] = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(lo + i + 1) * np.uint64(
+                    0xBF58476D1CE4E5B9)
+            inv = 1.0 / math.sqrt(2.0)
+            for k in range(T):
+                for i in range(nbk):
+                    x = s[i]
+                    x ^= x << u13
+                    x ^= x >> u7
+                    x ^= x << u17
+                    s[i] = x
+                    xi0 = (2.0 * np.float64(x & np.uint64(1)) - 1.0) * inv
+                    xi1 = (2.0 * np.float64((x >> np.uint64(1)) & np.uint64(1)) - 1.0) * inv
+                    ai = a[i]
+                    bi = b[i]
+                    res = ai * bi - 1.0
+                    amp = math.sqrt(sigma * 0.5 * res * res)
+                    g0 = res * bi + amp * xi0
+                    g1 = res * ai + amp * xi1
+                    st = eta * alive[i]
+                    na = ai - st * g0
+                    nb_ = bi - st * g1
+                    path[i] += st * math.sqrt(g0 * g0 + g1 * g1)
+                    d0 = na - a0
+                    d1 = nb_ - b0
+                    leave = alive[i] * (1.0 if d0 * d0 + d1 * d1 > r2 else 0.0)
+                    ex[i] = ex[i] + leave * (k + 2.0)
+                    alive[i] = alive[i] - leave
+                    a[i] = na
+                    b[i] = nb_
+            for i in range(nbk):
+                out_exit[lo + i] = np.int64(ex[i])
+                out_path[lo + i] = path[i]
+        return out_exit, out_path
+
+    return roof
+
+
+def fused_comparison(M: int, steps: int, reps: int, *, theta0=(1.5, 1.0), eta=0.05, sigma=1.0) -> dict:
+    """Rates (trajectory-steps/s) of simulate, the fused kernel (1 and 2 threads) and the roofline, and their ratios.
+
+    All on the hyperbola with ``MLNoise(sigma)``, float64, radius 1e6 (no exits). One repetition
+    times every variant once, back to back (simulate on ``steps // 10`` steps, so that each call
+    is short; its cost per trajectory-step does not depend on T); a ratio is the median over the
+    ``reps`` repetitions of the ratio within each, which cancels slow drifts of a shared machine.
+    Rates are medians.
+    """
+    import numba as nb
+
+    from lojasgd.kernels import fused_sgd
+
+    roof = roofline_kernel()
+    land, noise = Hyperbola(), MLNoise(sigma)
+    kw = dict(noise="ml", scale=sigma, eta=eta, r=1e6, n_traj=M, seed=2)
+    sim_steps = max(20, steps // 10)
+    # warm-up: compile and allocate
+    roof(*theta0, eta, sigma, 1e12, 2, 1024, 1)
+    fused_sgd("hyperbola", list(theta0), steps=2, threads=1, **kw)
+    simulate(land, noise, torch.tensor(theta0), eta=eta, r=1e6, steps=2, n_traj=M, seed=1)
+    two = nb.config.NUMBA_NUM_THREADS >= 2
+    if two:
+        fused_sgd("hyperbola", list(theta0), steps=2, threads=2, **kw)  # start the thread pool
+
+    def t_sim():
+        simulate(land, noise, torch.tensor(theta0), eta=eta, r=1e6, steps=sim_steps, n_traj=M, seed=2)
+
+    def t_fused(threads):
+        return lambda: fused_sgd("hyperbola", list(theta0), steps=steps, threads=threads, **kw)
+
+    def t_roof():
+        nb.set_num_threads(1)
+        roof(*theta0, eta, sigma, 1e12, steps, M, 2)
+
+    variants = {"simulate": (t_sim, sim_steps), "fused_1": (t_fused(1), steps), "roofline_1": (t_roof, steps)}
+    if two:
+        variants["fused_2"] = (t_fused(2), steps)
+    rates: dict[str, list[float]] = {k: [] for k in variants}
+    for _ in tqdm(range(reps), desc=f"fused comparison M={M}", unit="rep", leave=False):
+        for name, (fn, T) in variants.items():
+            t = time.perf_counter()
+            fn()
+            rates[name].append(M * T / (time.perf_counter() - t))
+
+    def ratio(a: str, b: str) -> float:
+        return statistics.median(x / y for x, y in zip(rates[a], rates[b]))
+
+    return {
+        "simulate_steps": sim_steps,
+        "simulate_traj_steps_per_s": statistics.median(rates["simulate"]),
+        "fused_traj_steps_per_s": statistics.median(rates["fused_1"]),
+        "roofline_traj_steps_per_s": statistics.median(rates["roofline_1"]),
+        "fused_2threads_traj_steps_per_s": statistics.median(rates["fused_2"]) if two else None,
+        "fused_over_simulate": ratio("fused_1", "simulate"),
+        "fused_over_roofline": ratio("fused_1", "roofline_1"),
+        "fused_2threads_over_1": ratio("fused_2", "fused_1") if two else None,
+        "timing_reps": reps,
+        "timing_spread": {k: [min(v), max(v)] for k, v in rates.items()},  # rates, trajectory-steps/s
+    }
+
+
 def network(device, dtype, n: int = 16, d: int = 16, width: int = 32, depth: int = 3):
     g = torch.Generator().manual_seed(0)
     X = torch.randn(n, d, generator=g, dtype=torch.float64)
@@ -99,7 +241,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     ap.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     ap.add_argument("--out", type=Path, default=None, help="JSON output (default benchmarks/results/throughput_<cpu|gpu>.json)")
+    ap.add_argument("--reps", type=int, default=9, help="repetitions of the fused comparison (medians)")
+    ap.add_argument("--only-fused", action="store_true",
+                    help="only the fused/roofline/simulate comparison (CPU); writes fused_cpu.json")
     args = ap.parse_args()
+    if args.reps < 1:
+        raise SystemExit(f"--reps={args.reps} must be >= 1")
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     if device.type == "cuda" and not torch.cuda.is_available():
@@ -109,6 +256,20 @@ def main() -> None:
 
     configs = []  # (landscape name, dtype, M, steps, loop trajectories, loop steps)
     gpu = device.type == "cuda"
+    if args.only_fused:
+        if gpu:
+            raise SystemExit("--only-fused compares CPU kernels; drop --device cuda")
+        fused = []
+        for M in ([10**4] if q else [10**4, 10**5]):
+            steps = 50 if q else 2 * 10**7 // M
+            fused.append({"device": "cpu", "device_name": device_name, "landscape": "hyperbola", "dtype": "float64",
+                          "M": M, "steps": steps, "dim": 2, **fused_comparison(M, steps, args.reps)})
+        _print_fused(fused, device_name)
+        out = args.out or RESULTS / f"fused_cpu{'_quick' if q else ''}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(fused, indent=1) + "\n")
+        print(f"wrote {out}")
+        return
     for M in ([10**3, 10**4] if q else [10**3, 10**4, 10**5, 10**6] + ([10**7] if gpu else [])):
         steps = 50 if q else (500 if gpu else max(20, min(2000, 2 * 10**7 // M)))
         with_loop = M == 10**4
@@ -126,22 +287,38 @@ def main() -> None:
             noise, eta = MiniBatch(1), 1e-3
         b = batched_rate(land, noise, theta0, M=M, steps=steps, eta=eta, device=device, dtype=dtype)
         lp = loop_rate(land, noise, theta0, M=loop_M, steps=loop_steps, eta=eta, device=device, dtype=dtype) if loop_M else None
-        records.append({
+        rec = {
             "device": device.type, "device_name": device_name, "landscape": name,
             "dtype": str(dtype).removeprefix("torch."), "M": M, "steps": steps,
             "dim": land.dim, "threads": args.threads,
             "batched_traj_steps_per_s": b, "loop_traj_steps_per_s": lp, "ratio": (b / lp) if lp else None,
-        })
+        }
+        if name == "hyperbola" and not gpu and M in ((10**4,) if q else (10**4, 10**5)):
+            rec.update(fused_comparison(M, steps, args.reps))
+        records.append(rec)
 
     print(f"\n{'landscape':<14}{'dtype':<9}{'M':>9}{'batched/s':>13}{'loop/s':>11}{'ratio':>9}   ({device_name}, {args.threads} thread(s))")
     for r in records:
         lp = f"{r['loop_traj_steps_per_s']:.3g}" if r["loop_traj_steps_per_s"] else "-"
         ratio = f"{r['ratio']:.0f}x" if r["ratio"] else "-"
         print(f"{r['landscape']:<14}{r['dtype']:<9}{r['M']:>9}{r['batched_traj_steps_per_s']:>13.3g}{lp:>11}{ratio:>9}")
+    _print_fused([r for r in records if "fused_traj_steps_per_s" in r], device_name)
     out = args.out or RESULTS / f"throughput_{'gpu' if device.type == 'cuda' else 'cpu'}{'_quick' if q else ''}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(records, indent=1) + "\n")
     print(f"wrote {out}")
+
+
+def _print_fused(recs: list[dict], device_name: str) -> None:
+    if not recs:
+        return
+    print(f"\nfused kernel, hyperbola, float64 ({device_name}; rates: medians; ratios: medians of per-repetition ratios)")
+    print(f"{'M':>9}{'simulate/s':>12}{'fused/s':>11}{'roofline/s':>12}{'fused/sim':>11}{'fused/roof':>12}{'2thr/1thr':>11}")
+    for r in recs:
+        two = r["fused_2threads_over_1"]
+        print(f"{r['M']:>9}{r['simulate_traj_steps_per_s']:>12.3g}{r['fused_traj_steps_per_s']:>11.3g}"
+              f"{r['roofline_traj_steps_per_s']:>12.3g}{r['fused_over_simulate']:>10.1f}x{r['fused_over_roofline']:>11.2f}x"
+              f"{(f'{two:.2f}x' if two else '-'):>11}")
 
 
 if __name__ == "__main__":

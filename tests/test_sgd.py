@@ -297,3 +297,86 @@ def test_trace_that_cannot_fit_is_refused_before_allocation():
     res = simulate(Hyperbola(), MLNoise(1.0), [1.2, 1.0], eta=0.1, r=0.5, steps=4, n_traj=2, trace_every=1,
                    max_trace_bytes=10**6)
     assert res.loss_trace.shape == (2, 5)
+
+
+# ----------------------------------------------------------------- counter stream, fused kernels, shards
+STARTS_H = torch.tensor([[1.5, 1.2], [1.2, 1.0], [0.6, 0.9], [1.4, 0.5]])
+
+
+def _hyp(**kw):
+    args = dict(eta=0.1, r=0.25, steps=120, seed=5, rng="counter", record_every=20)
+    args.update(kw)
+    return simulate(Hyperbola(), MLNoise(20.0), STARTS_H.repeat(25, 1), **args)
+
+
+def test_fused_and_tensor_paths_agree_on_the_counter_stream():
+    fused, tensor = _hyp(), _hyp(backend="tensor")
+    assert fused.meta["backend"] == "fused" and tensor.meta["backend"] == "tensor"
+    assert 0 < fused.n_exits < fused.n_traj  # a test that can fail: some leave, some stay
+    np.testing.assert_array_equal(fused.exit_step, tensor.exit_step)
+    np.testing.assert_allclose(fused.path_length, tensor.path_length, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fused.theta_final, tensor.theta_final, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(fused.record.mean_loss_inside, tensor.record.mean_loss_inside, rtol=1e-12)
+    np.testing.assert_array_equal(fused.record.frac_inside, tensor.record.frac_inside)
+
+
+def test_bounded_noise_and_a_schedule_on_the_plateau_agree_too():
+    from lojasgd.examples.plateau import PlateauValley
+
+    kw = dict(eta=robbins_monro(0.5, 1.0), r=1.0, steps=60, seed=9, rng="counter")
+    starts = torch.tensor([[0.1, 0.9], [0.0, 0.5]]).repeat(20, 1)
+    fused = simulate(PlateauValley(), BoundedNoise(0.3, [0.0, 1.0]), starts, **kw)
+    tensor = simulate(PlateauValley(), BoundedNoise(0.3, [0.0, 1.0]), starts, backend="tensor", **kw)
+    assert fused.meta["backend"] == "fused"
+    np.testing.assert_array_equal(fused.exit_step, tensor.exit_step)
+    np.testing.assert_allclose(fused.theta_final, tensor.theta_final, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["fused", "tensor"])
+def test_three_shards_merged_are_one_run_bit_for_bit(backend):
+    one = _hyp(backend=backend)
+    merged = sgd.merge_results([_hyp(backend=backend, shard=(i, 3)) for i in (2, 0, 1)])
+    for f in ("exit_step", "path_length", "total_path_length", "max_distance", "theta_final", "loss_final"):
+        np.testing.assert_array_equal(getattr(merged, f), getattr(one, f), err_msg=f)
+    if backend == "fused":  # exact integer record sums
+        np.testing.assert_array_equal(merged.record.mean_loss_inside, one.record.mean_loss_inside)
+        np.testing.assert_array_equal(merged.record.loss_quantiles, one.record.loss_quantiles)
+
+
+def test_counter_stream_draws_do_not_depend_on_M():
+    small = simulate(Hyperbola(), MLNoise(8.0), [1.1, 1.0], eta=0.05, r=0.4, steps=50, n_traj=10, seed=3,
+                     rng="counter", backend="tensor")
+    large = simulate(Hyperbola(), MLNoise(8.0), [1.1, 1.0], eta=0.05, r=0.4, steps=50, n_traj=20, seed=3,
+                     rng="counter", backend="tensor")
+    np.testing.assert_array_equal(small.theta_final, large.theta_final[:10])
+    torch_small = simulate(Hyperbola(), MLNoise(8.0), [1.1, 1.0], eta=0.05, r=0.4, steps=50, n_traj=10, seed=3)
+    assert not np.array_equal(torch_small.theta_final, small.theta_final)  # the other stream
+
+
+def test_minibatch_on_the_counter_stream_is_shardable():
+    X = torch.randn(6, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    land = LinearRegression(X, torch.ones(6, dtype=torch.float64))
+    kw = dict(eta=0.05, r=10.0, steps=20, n_traj=9, seed=4, rng="counter")
+    one = simulate(land, MiniBatch(2, replace=False, injected=0.1), torch.zeros(3), **kw)
+    parts = [simulate(land, MiniBatch(2, replace=False, injected=0.1), torch.zeros(3), shard=(i, 3), **kw)
+             for i in range(3)]
+    np.testing.assert_array_equal(sgd.merge_results(parts).theta_final, one.theta_final)
+
+
+def test_backend_and_shard_errors_name_the_problem():
+    X = torch.randn(4, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    land = LinearRegression(X, torch.ones(4, dtype=torch.float64))
+    with pytest.raises(ValueError, match="backend='fused' needs a closed-form example"):
+        simulate(land, MiniBatch(1), torch.zeros(3), eta=0.1, r=1.0, steps=2, n_traj=2, rng="counter",
+                 backend="fused")
+    with pytest.raises(ValueError, match="backend='fused' needs rng='counter'"):
+        simulate(Hyperbola(), MLNoise(1.0), [1.2, 1.0], eta=0.1, r=1.0, steps=2, n_traj=2, backend="fused")
+    with pytest.raises(ValueError, match="shard=.* needs rng='counter'"):
+        simulate(Hyperbola(), MLNoise(1.0), [1.2, 1.0], eta=0.1, r=1.0, steps=2, n_traj=4, shard=(0, 2))
+    with pytest.raises(ValueError, match=r"shard\[0\]=2 must be an integer with 0 <= shard\[0\] <= 1"):
+        simulate(Hyperbola(), MLNoise(1.0), [1.2, 1.0], eta=0.1, r=1.0, steps=2, n_traj=4, shard=(2, 2),
+                 rng="counter")
+    with pytest.raises(ValueError, match="rng"):
+        simulate(Hyperbola(), MLNoise(1.0), [1.2, 1.0], eta=0.1, r=1.0, steps=2, n_traj=4, rng="philox")
+    with pytest.raises(ValueError, match="different numbers of steps|do not tile"):
+        sgd.merge_results([_hyp(shard=(0, 3)), _hyp(shard=(2, 3))])

@@ -63,6 +63,10 @@ def draw_directions(
     Returns a tensor of shape ``(M, dim)``. See the module docstring for the kinds.
     """
     direction = _check_direction(direction)
+    if hasattr(generator, "directions"):  # a step of the counter-based stream (lojasgd.kernels.stream.StepStream)
+        if isinstance(direction, Tensor) and direction.numel() != dim:
+            raise ValueError(f"direction has length {direction.numel()} but the landscape has dim={dim}")
+        return generator.directions(direction, dim, dtype=dtype).to(device)
     if isinstance(direction, Tensor):
         if direction.numel() != dim:
             raise ValueError(f"direction has length {direction.numel()} but the landscape has dim={dim}")
@@ -259,6 +263,11 @@ class MiniBatch(Noise):
     def draw(self, landscape, M, generator, device, dtype):
         land = self._finite_sum(landscape)
         N, b = land.n_samples, self.batch_size
+        if hasattr(generator, "integers"):  # the counter-based stream: indices first, injected noise after
+            idx = generator.integers(b, N) if self.replace else generator.without_replacement(b, N)
+            j0 = b if self.replace else N
+            xi = generator.directions(self.direction, land.dim, dtype=dtype, j0=j0) if self.injected else None
+            return idx.to(device), (None if xi is None else xi.to(device))
         if self.replace:
             idx = torch.randint(0, N, (M, b), generator=generator, device=device)
         else:

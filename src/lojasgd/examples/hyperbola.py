@@ -62,6 +62,11 @@ class Hyperbola(Landscape):
 
     dim = 2
 
+
+    def fused_spec(self) -> tuple[str, dict | None]:
+        """The fused kernel of :func:`lojasgd.sgd.simulate` for this landscape (name, parameters)."""
+        return "hyperbola", None
+
     def loss(self, theta: Tensor) -> Tensor:
         return 0.5 * (theta[..., 0] * theta[..., 1] - 1) ** 2
 

@@ -22,6 +22,11 @@ class LinearRegression(SquaredLossModel):
     and :math:`F = |r|^2/N`, whence the constant.
     """
 
+
+    def fused_spec(self) -> tuple[str, dict | None]:
+        """The fused kernel of :func:`lojasgd.sgd.simulate` for this landscape (name, parameters)."""
+        return "linear_regression", dict(X=self.X.detach().cpu().double().numpy(), y=self.y.detach().cpu().double().numpy())
+
     def __init__(self, X, y) -> None:
         super().__init__(X, y)
         self.dim = int(self.X.shape[1])

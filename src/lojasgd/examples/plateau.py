@@ -37,6 +37,11 @@ class PlateauValley(Landscape):
 
     dim = 2
 
+
+    def fused_spec(self) -> tuple[str, dict | None]:
+        """The fused kernel of :func:`lojasgd.sgd.simulate` for this landscape (name, parameters)."""
+        return "plateau_valley", dict(height=self.height, edge=self.edge, width=self.width)
+
     def __init__(self, height: float = 0.5, edge: float = 1.0, width: float = 0.5) -> None:
         self.height = validation.positive("height", height)
         self.edge = validation.positive("edge", edge)

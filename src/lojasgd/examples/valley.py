@@ -82,6 +82,11 @@ class FlatValley(Landscape):
     :math:`|\nabla F|^2/F = 2` wherever F > 0, so α = 2, and L = 1 with U = ℝⁿ.
     """
 
+
+    def fused_spec(self) -> tuple[str, dict | None]:
+        """The fused kernel of :func:`lojasgd.sgd.simulate` for this landscape (name, parameters)."""
+        return "flat_valley", None
+
     def __init__(self, dim: int = 2) -> None:
         self.dim = validation.integer("dim", dim, low=2)
 

@@ -15,10 +15,12 @@ from .flow import GradientFlow, gradient_flow
 from .onestep import OneStep, direction_atoms, one_step
 from .schedules import Schedule, constant, robbins_monro, warmup
 from .sde import euler_maruyama
-from .simulate import BACKENDS, SGDResult, StepRecord, simulate
+from .simulate import BACKENDS, STREAMS, SGDResult, StepRecord, merge_results, simulate
 
 __all__ = [
     "simulate",
+    "merge_results",
+    "STREAMS",
     "SGDResult",
     "StepRecord",
     "BACKENDS",

@@ -23,6 +23,7 @@ its exit point exactly; a schedule's bad step stops the run with an error naming
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -35,10 +36,13 @@ from ..landscapes import Landscape
 from ..noise import Noise
 from .schedules import Schedule
 
-__all__ = ["SGDResult", "StepRecord", "simulate", "BACKENDS"]
+__all__ = ["SGDResult", "StepRecord", "simulate", "merge_results", "BACKENDS", "STREAMS"]
 
 #: the simulation paths :func:`simulate` can run
-BACKENDS = ("auto", "tensor")
+BACKENDS = ("auto", "tensor", "fused")
+#: the random streams: one ``torch.Generator`` (draws depend on M), or the counter-based stream
+#: of :mod:`lojasgd.kernels.stream` (draws of trajectory m at step k depend on (seed, m, k) only)
+STREAMS = ("torch", "counter")
 
 
 # --------------------------------------------------------------------------- results
@@ -175,6 +179,8 @@ def simulate(
     max_trace_bytes: int = 2**31,
     check_every: int = 50,
     backend: str = "auto",
+    rng: str = "torch",
+    shard: tuple[int, int] | None = None,
     progress: bool = False,
 ) -> SGDResult:
     r"""Run M independent SGD trajectories :math:`\theta_{k+1} = \theta_k - \eta_k g(\theta_k;\xi_k)` at once.
@@ -204,8 +210,17 @@ def simulate(
         trace_theta: also trace θ (needs ``trace_every``).
         max_trace_bytes: refuse, before allocating anything, a trace larger than this.
         check_every: how often (in steps) to test the early-stop condition.
-        backend: ``"auto"`` or ``"tensor"`` (the batched torch program; the only path for
-            now). The result's ``meta["backend"]`` says which ran.
+        backend: ``"tensor"`` (the batched torch program, any landscape and noise),
+            ``"fused"`` (one compiled numba kernel for all steps, on the CPU in float64, for the
+            closed-form examples — hyperbola, flat and plateau valleys, linear regression — with
+            machine-learning or bounded noise; needs ``rng="counter"``), or ``"auto"``: fused where
+            it applies and ``rng="counter"``, else tensor. ``meta["backend"]`` says which ran.
+        rng: ``"torch"`` (one ``torch.Generator`` seeded by ``seed``: the draws depend on M) or
+            ``"counter"`` (the counter-based stream: the draws of trajectory m at step k depend
+            on (seed, m, k) only, the same in both backends, so runs can be sharded and merged).
+        shard: ``(i, n)``: run only the i-th of n contiguous slices of the M trajectories (needs
+            ``rng="counter"``); :func:`merge_results` puts the n results together into exactly
+            the numbers of one run.
         progress: show a tqdm progress bar.
 
     Returns:
@@ -218,6 +233,7 @@ def simulate(
     dtype = validation.float_dtype("dtype", dtype)
     device = validation.device("device", device)
     backend = validation.choice("backend", backend, BACKENDS)
+    rng = validation.choice("rng", rng, STREAMS)
     steps = validation.integer("steps", steps, low=1)
     check_every = validation.integer("check_every", check_every, low=1)
     seed = validation.seed("seed", seed)
@@ -225,7 +241,20 @@ def simulate(
     trace_theta = validation.flag("trace_theta", trace_theta)
     progress = validation.flag("progress", progress)
     theta = _initial_theta(landscape, theta0, n_traj, device, dtype)
-    M, n = theta.shape
+    M_total, n = theta.shape
+    offset = 0
+    if shard is not None:
+        if rng != "counter":
+            raise ValueError(f"shard={shard!r} needs rng='counter': with one torch.Generator the draws depend on M")
+        if isinstance(shard, (str, bytes)) or not isinstance(shard, Sequence) or len(shard) != 2:
+            raise TypeError(f"shard={shard!r} must be a pair (i, n): the i-th of n slices")
+        n_shards = validation.integer("shard[1]", shard[1], low=1, high=M_total)
+        i_shard = validation.integer("shard[0]", shard[0], low=0, high=n_shards - 1)
+        lo, hi = i_shard * M_total // n_shards, (i_shard + 1) * M_total // n_shards
+        if hi == lo:
+            raise ValueError(f"shard={shard!r} holds no trajectory of the {M_total}")
+        theta, offset = theta[lo:hi].clone(), lo
+    M = theta.shape[0]
     if stop_tol is not None:
         stop_tol = validation.nonnegative("stop_tol", stop_tol)
         if not noise.vanishes_at_minimum:
@@ -249,16 +278,33 @@ def simulate(
         raise ValueError("trace_theta=True needs trace_every")
     levels = validation.levels("quantile_levels", quantile_levels)
 
-    r_vec = validation.per_trajectory("r", r, M, device=device, dtype=dtype, positive=True)
+    r_vec = validation.per_trajectory("r", r, M_total, device=device, dtype=dtype, positive=True)[offset:offset + M]
     if isinstance(eta, Schedule):
         schedule, eta_vec = eta, None
     else:
         schedule = None
-        eta_vec = validation.per_trajectory("eta", eta, M, device=device, dtype=dtype, positive=True)
+        eta_vec = validation.per_trajectory("eta", eta, M_total, device=device, dtype=dtype,
+                                            positive=True)[offset:offset + M]
+    spec = _fused_spec(landscape, noise, device, dtype)
+    if backend == "fused" and (spec is None or rng != "counter"):
+        why = ("rng='counter'" if spec is not None else
+               "a closed-form example landscape (Hyperbola, FlatValley, PlateauValley, LinearRegression) with "
+               "MLNoise or BoundedNoise, on the CPU in float64")
+        raise ValueError(f"backend='fused' needs {why}; got {landscape!r}, {noise!r}, rng={rng!r}, "
+                         f"device={device}, dtype={dtype}")
+    if backend != "tensor" and spec is not None and rng == "counter":
+        return _run_fused(spec, noise, theta, offset, M_total, eta_vec, schedule, r_vec, steps, seed, stop_on_exit,
+                          stop_tol, check_every, record_every, levels, trace_every, trace_theta, progress,
+                          landscape)
 
     land = landscape.to(device=device, dtype=dtype)
-    gen = torch.Generator(device=device)
-    gen.manual_seed(seed)
+    if rng == "torch":
+        gen = torch.Generator(device=device)
+        gen.manual_seed(seed)
+    else:
+        from ..kernels.stream import TorchStream
+
+        counter = TorchStream(seed, torch.arange(offset, offset + M, device=device))
 
     theta0_all = theta.clone()  # the centres: distances are |θ_k − θ_0|, recomputed (no running displacement)
     alive = torch.ones(M, dtype=torch.bool, device=device)
@@ -318,7 +364,7 @@ def simulate(
     observe(0)
     k_done = 0
     for k in iterator:
-        xi = noise.draw(land, M, gen, device, dtype)
+        xi = noise.draw(land, M, gen if rng == "torch" else counter.at(k), device, dtype)
         g = noise.gradient(land, theta, xi)
         eta_k = eta_vec if schedule is None else schedule.step(k)
         # per-row step: η_k for the rows that move (the alive ones when exits freeze), else 0
@@ -383,10 +429,123 @@ def simulate(
         loss_trace=_np(torch.stack(loss_tr, dim=1)) if trace_every is not None else None,
         theta_trace=_np(torch.stack(theta_tr, dim=1)) if trace_theta else None,
         meta={"landscape": repr(landscape), "noise": repr(noise), "seed": seed, "device": str(device),
-              "dtype": str(dtype), "backend": "tensor",
+              "dtype": str(dtype), "backend": "tensor", "rng": rng, "traj_offset": offset, "n_total": M_total,
               "schedule": repr(schedule) if schedule is not None else "per-trajectory constant"},
     )
 
 
 def _np(t: Tensor) -> np.ndarray:
     return t.detach().to("cpu").numpy()
+
+
+# --------------------------------------------------------------------------- the fused path
+def _fused_spec(landscape: Landscape, noise: Noise, device: torch.device, dtype: torch.dtype):
+    """(kernel landscape name, params, noise name, scale, direction) when a fused kernel runs this problem, else None.
+
+    A landscape offers a kernel through a ``fused_spec()`` method defined on its own class (so
+    that a subclass which changes the loss never runs its parent's kernel).
+    """
+    from ..noise import BoundedNoise, MLNoise
+
+    if device.type != "cpu" or dtype != torch.float64:
+        return None
+    if "fused_spec" not in type(landscape).__dict__ or type(noise) not in (MLNoise, BoundedNoise):
+        return None
+    name, params = landscape.fused_spec()
+    kind, scale = ("ml", noise.sigma) if type(noise) is MLNoise else ("bounded", noise.s)
+    scale = scale if isinstance(scale, float) else scale.detach().cpu().numpy()
+    direction = noise.direction if isinstance(noise.direction, str) else noise.direction.detach().cpu().numpy()
+    return name, params, kind, scale, direction
+
+
+def _run_fused(spec, noise, theta, offset, M_total, eta_vec, schedule, r_vec, steps, seed, stop_on_exit, stop_tol,
+               check_every, record_every, levels, trace_every, trace_theta, progress, landscape) -> SGDResult:
+    """simulate() through :func:`lojasgd.kernels.fused_sgd` on the same stream (``rng="counter"``)."""
+    from ..kernels import fused_sgd
+
+    name, params, kind, scale, direction = spec
+    M = theta.shape[0]
+    if not isinstance(scale, float):
+        scale = scale[offset:offset + M] if scale.shape[0] == M_total else scale
+    eta_kw = dict(eta=1.0, eta_steps=schedule.values(steps)) if schedule is not None else dict(eta=_np(eta_vec))
+    res = fused_sgd(name, _np(theta), noise=kind, scale=scale, direction=direction, r=_np(r_vec), steps=steps,
+                    seed=seed, traj_offset=offset, params=params, stop_on_exit=stop_on_exit, stop_tol=stop_tol,
+                    check_every=check_every, record_every=record_every, record_losses=bool(levels) and
+                    record_every is not None, trace_every=trace_every, trace_theta=trace_theta, progress=progress,
+                    **eta_kw)
+    record = None
+    if record_every is not None:
+        if levels and res.record_losses is not None:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a step with nobody inside has no quantiles
+                quantiles = np.nanquantile(res.record_losses, levels, axis=1).T
+        else:
+            quantiles = np.zeros((len(res.record_steps), 0))
+        record = StepRecord(steps=res.record_steps, frac_inside=res.frac_inside, mean_loss_inside=res.mean_loss_inside,
+                            mean_loss=res.mean_loss, quantile_levels=levels, loss_quantiles=quantiles)
+    return SGDResult(
+        exit_step=res.exit_step, path_length=res.path_length, total_path_length=res.total_path_length,
+        max_distance=res.max_distance, theta_final=res.theta_final, loss_final=res.loss_final,
+        steps_run=res.steps_run, r=_np(r_vec), diverged=res.diverged, record=record,
+        trace_steps=res.trace_steps if trace_every is not None else None,
+        loss_trace=res.loss_trace if trace_every is not None else None,
+        theta_trace=res.theta_trace if trace_theta else None,
+        meta={"landscape": repr(landscape), "noise": repr(noise), "seed": seed, "device": "cpu",
+              "dtype": str(torch.float64), "backend": "fused", "rng": "counter", "traj_offset": offset,
+              "n_total": M_total, "kernel": res,
+              "schedule": repr(schedule) if schedule is not None else "per-trajectory constant"},
+    )
+
+
+def merge_results(parts: Sequence[SGDResult]) -> SGDResult:
+    """Put the shards of one run (``simulate(..., rng="counter", shard=(i, n))``) back together.
+
+    The per-trajectory arrays are concatenated in trajectory order; the records of fused runs
+    are merged exactly (integer accumulators), so the result has the same bits as one run.
+    Records of tensor-path shards are averaged with the shard sizes as weights (equal to one
+    run up to rounding).
+    """
+    parts = list(parts)
+    if not parts or not all(isinstance(p, SGDResult) for p in parts):
+        raise TypeError("parts must be a non-empty sequence of SGDResult")
+    parts.sort(key=lambda p: p.meta.get("traj_offset", 0))
+    for a, b in zip(parts, parts[1:]):
+        if a.meta.get("traj_offset", 0) + a.n_traj != b.meta.get("traj_offset", 0):
+            raise ValueError("the shards do not tile the trajectories: offsets "
+                             f"{[p.meta.get('traj_offset', 0) for p in parts]} with sizes {[p.n_traj for p in parts]}")
+    if len({p.steps_run for p in parts}) != 1:
+        raise ValueError(f"the shards ran different numbers of steps {[p.steps_run for p in parts]} (early stopping)")
+    cat = {f: np.concatenate([getattr(p, f) for p in parts]) for f in
+           ("exit_step", "path_length", "total_path_length", "max_distance", "theta_final", "loss_final", "r",
+            "diverged")}
+    record = None
+    if all(p.record is not None for p in parts):
+        if all("kernel" in p.meta for p in parts):
+            from ..kernels import merge
+
+            k = merge([p.meta["kernel"] for p in parts])
+            levels = parts[0].record.quantile_levels
+            if levels and k.record_losses is not None:
+                with np.errstate(all="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    quantiles = np.nanquantile(k.record_losses, levels, axis=1).T
+            else:
+                quantiles = np.zeros((len(k.record_steps), 0))
+            record = StepRecord(k.record_steps, k.frac_inside, k.mean_loss_inside, k.mean_loss, levels, quantiles)
+        else:
+            w = np.array([p.n_traj for p in parts], dtype=float)
+            first = parts[0].record
+            inside = sum(p.record.frac_inside * p.n_traj for p in parts)
+            mli = sum(p.record.mean_loss_inside * p.n_traj for p in parts)
+            record = StepRecord(first.steps, inside / w.sum(), mli / w.sum(),
+                                np.where(inside > 0, mli / np.maximum(inside, 1e-300), np.nan), first.quantile_levels,
+                                np.full_like(first.loss_quantiles, np.nan))
+    traces = {}
+    for f in ("loss_trace", "theta_trace"):
+        traces[f] = np.concatenate([getattr(p, f) for p in parts]) if all(getattr(p, f) is not None for p in parts) \
+            else None
+    meta = dict(parts[0].meta)
+    meta.update(traj_offset=parts[0].meta.get("traj_offset", 0), merged_from=len(parts))
+    meta.pop("kernel", None)
+    return SGDResult(steps_run=parts[0].steps_run, record=record, trace_steps=parts[0].trace_steps, meta=meta,
+                     **cat, **traces)

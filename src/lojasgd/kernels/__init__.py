@@ -1,0 +1,19 @@
+r"""Fused kernels and the counter-based random stream.
+
+Self-contained (numpy, numba and torch in, plain arrays out; nothing else from ``lojasgd``):
+
+* :mod:`~lojasgd.kernels.stream` — the random stream: every draw is a function of
+  (seed, trajectory m, step k, word j), implemented bit for bit the same in numba and torch;
+* :mod:`~lojasgd.kernels.cpu` — :func:`fused_sgd`, all T SGD steps for blocks of trajectories
+  in one compiled numba kernel (closed-form landscapes, machine-learning and bounded noise),
+  with exact records; :func:`shard_slice`, :func:`save_result`, :func:`load_result` and
+  :func:`merge` for sweeps split into shards;
+* :mod:`~lojasgd.kernels.reference` — :func:`reference_sgd`, the same run as a torch tensor
+  program on the same stream (the tests' reference).
+"""
+
+from .cpu import LANDSCAPES, NOISES, KernelResult, exact_sum, fused_sgd, load_result, merge, save_result, shard_slice
+from .reference import reference_sgd
+
+__all__ = ["LANDSCAPES", "NOISES", "KernelResult", "fused_sgd", "merge", "shard_slice", "exact_sum", "save_result",
+           "load_result", "reference_sgd"]
