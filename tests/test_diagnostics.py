@@ -73,3 +73,21 @@ def test_validation():
         diagnostics.noise_ratio(valley.FlatValley(), None, [1.0, 0.0])
     with pytest.raises(ValueError, match="n_draws"):
         diagnostics.empirical_noise(valley.FlatValley(), noise.MLNoise(1.0), [1.0, 0.0], n_draws=1)
+
+
+def test_gradient_jump_smooth_and_kinked():
+    from lojasgd.landscapes import TorchLandscape
+
+    hs = [1e-2, 1e-4, 1e-6]
+    # smooth: the quotients stay below the Hessian norm on the segment (|∇²F| ≤ 1 for the valley)
+    _, q = diagnostics.gradient_jump(valley.FlatValley(), [0.0, 0.0], [1.0, 1.0], 1.0, hs)
+    assert (q <= 1 / 2**0.5 + 1e-9).all()
+    # F = |θ₁| + θ₂²: ∂F/∂θ₁ jumps by 2 at θ₁ = 0, so h·Q(h) → 2
+    kink = TorchLandscape(lambda t: t[0].abs() + t[1] ** 2, dim=2)
+    t_star, q = diagnostics.gradient_jump(kink, [-0.3, 0.0], [1.0, 0.0], 1.0, hs)
+    assert abs(t_star - 0.3) < 1e-9
+    assert q[-1] * hs[-1] == pytest.approx(2.0, rel=1e-6) and q[-1] > 1e5
+    with pytest.raises(ValueError, match="direction"):
+        diagnostics.gradient_jump(kink, [0.0, 0.0], [0.0, 0.0], 1.0, hs)
+    with pytest.raises(ValueError, match="hs"):
+        diagnostics.gradient_jump(kink, [0.0, 0.0], [1.0, 0.0], 1.0, [0.0])

@@ -17,7 +17,7 @@ The layout, by idea:
   :mod:`lojasgd.rademacher` (laws of random signed series),
   :mod:`lojasgd.sweeps` (parameter grids and exit sweeps as one batched run),
   :mod:`lojasgd.planning` (:func:`~lojasgd.planning.plan`: η_max, the best step and Theorem 3.1's bound on a ball, or the assumption that fails),
-  :mod:`lojasgd.diagnostics` (|∇F|²/F, the noise ratio and the top Hessian eigenvalue at checkpoints of a run),
+  :mod:`lojasgd.diagnostics` (the ratio :math:`|\nabla F|^2/F`, the noise ratio and the top Hessian eigenvalue at checkpoints of a run),
   :mod:`lojasgd.validation` (the one place where arguments are checked);
 * the worked examples — :mod:`lojasgd.examples` (``hyperbola``, ``valley``, ``plateau``,
   ``linear``, ``tanh_network``), each landscape with every exact or certified result about it;

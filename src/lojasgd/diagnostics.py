@@ -9,7 +9,10 @@ infima and suprema over a ball are the constants of Assumptions 1, 2 and 4:
   :math:`V = \frac1N\sum_i|\nabla f_i - \nabla F|^2`), whose supremum over the ball is σ;
 * :func:`top_hessian_eigenvalue` — the eigenvalue of :math:`\nabla^2F(\theta)` of largest magnitude,
   by power iteration on Hessian-vector products, whose supremum over U is L;
-* :func:`measure` — all three (and F, |∇F|) at every row of an array of checkpoints;
+* :func:`measure` — all three (and F and the gradient norm) at every row of an array of checkpoints;
+* :func:`gradient_jump` — difference quotients :math:`|\nabla F(\theta_t + \tfrac h2u) - \nabla F(\theta_t - \tfrac h2u)|/h`
+  at the point of a segment where the gradient changes fastest: bounded by L when ∇F is
+  Lipschitz (Assumption 2), growing like 1/h where ∇F jumps (ReLU networks);
 * :func:`empirical_noise` — a Monte Carlo estimate of :math:`\mathbb E|g - \nabla F|^2` from draws
   of the noise model itself, to check the exact variances (Proposition 5.3's factors).
 
@@ -29,7 +32,7 @@ from . import validation
 from .landscapes import Landscape
 from .noise import Noise
 
-__all__ = ["local_ratio", "noise_ratio", "top_hessian_eigenvalue", "Measurements", "measure", "empirical_noise"]
+__all__ = ["local_ratio", "noise_ratio", "top_hessian_eigenvalue", "Measurements", "measure", "empirical_noise", "gradient_jump"]
 
 
 def _points(landscape: Landscape, theta) -> Tensor:
@@ -148,3 +151,57 @@ def empirical_noise(landscape: Landscape, noise: Noise, theta, *, n_draws: int =
     xi = noise.draw(land, n_draws, gen, th.device, th.dtype)
     dev = ((noise.gradient(land, th, xi) - land.grad(pts)) ** 2).sum(-1)
     return float(dev.mean()), float(dev.std() / n_draws**0.5)
+
+
+def gradient_jump(landscape: Landscape, theta, direction, length: float, hs, *, n_grid: int = 1024,
+                  n_bisect: int = 60) -> tuple[float, np.ndarray]:
+    r"""Difference quotients of ∇F across the fastest change of ∇F on a segment (Assumption 2's test).
+
+    On the segment :math:`\theta_t = \theta + tu`, :math:`t \in [0, \ell]` (u = ``direction``
+    normalised), the grid pair with the largest :math:`|\nabla F(\theta_{t_{j+1}}) - \nabla F(\theta_{t_j})|` is
+    bisected ``n_bisect`` times, each time keeping the half with the larger change. At the point
+    :math:`t^*` found it returns, for each h in ``hs``,
+
+    .. math:: Q(h) = |\nabla F(\theta_{t^*+h/2}) - \nabla F(\theta_{t^*-h/2})| / h .
+
+    If ∇F is L-Lipschitz on the segment, :math:`Q(h) \le L` for every h. If ∇F jumps by J at
+    :math:`t^*` (a kink of a ReLU crossed by the segment), :math:`hQ(h) \to J > 0` as h → 0, so no
+    finite L exists.
+
+    Returns:
+        :math:`t^*` and the array Q(h), shape ``(len(hs),)``.
+    """
+    t0 = _points(landscape, theta)
+    if t0.ndim != 1:
+        raise ValueError(f"theta must have shape ({landscape.dim},), got {tuple(t0.shape)}")
+    u = validation.theta("direction", direction, landscape.dim, ndim=1, dtype=torch.float64)
+    norm = float(torch.linalg.vector_norm(u))
+    if norm == 0:
+        raise ValueError("direction must be a non-zero vector")
+    u = u / norm
+    length = validation.positive("length", length)
+    hs = validation.real_array("hs", hs, ndim=1, nonempty=True, lower=0.0, strict_lower=True)
+    n_grid = validation.integer("n_grid", n_grid, low=2)
+    n_bisect = validation.integer("n_bisect", n_bisect, low=0)
+    land = landscape.to(dtype=torch.float64)
+
+    def grads(ts) -> Tensor:
+        return land.grad(t0 + torch.as_tensor(ts, dtype=torch.float64).unsqueeze(-1) * u)
+
+    ts = np.linspace(0.0, length, n_grid)
+    g = grads(ts)
+    j = int(torch.linalg.vector_norm(g[1:] - g[:-1], dim=-1).argmax())
+    lo, hi = ts[j], ts[j + 1]
+    g_lo, g_hi = g[j], g[j + 1]
+    for _ in range(n_bisect):
+        mid = 0.5 * (lo + hi)
+        g_mid = grads([mid])[0]
+        if float(torch.linalg.vector_norm(g_mid - g_lo)) >= float(torch.linalg.vector_norm(g_hi - g_mid)):
+            hi, g_hi = mid, g_mid
+        else:
+            lo, g_lo = mid, g_mid
+    t_star = 0.5 * (lo + hi)
+    pairs = grads(np.concatenate([t_star - hs / 2, t_star + hs / 2]))
+    k = len(hs)
+    q = torch.linalg.vector_norm(pairs[k:] - pairs[:k], dim=-1).numpy() / hs
+    return float(t_star), q

@@ -101,7 +101,7 @@ class Plan:
 
     @property
     def shortfall(self) -> float:
-        r"""How far the bound is from saying something: :math:`K\sqrt{F_0}/r` (below 1 when ``ok``).
+        r"""The ratio :math:`K\sqrt{F_0}/r`, how far the bound is from saying something (below 1 when ``ok``).
 
         Equivalently :math:`\sqrt{F_0/F_{0,\text{needed}}}`; the initial loss would have to shrink by
         the square of this factor (NaN when the theorem does not apply).
