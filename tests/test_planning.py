@@ -96,3 +96,10 @@ def test_type_errors():
         planning.plan(valley.FlatValley(), "noise", [0.1, 0.0], 1.0)
     with pytest.raises(ValueError, match="theta0"):
         planning.plan(valley.FlatValley(), noise.MLNoise(2.0), [0.1, 0.0, 0.0], 1.0)
+
+
+def test_loss_vanishing_on_the_whole_ball():
+    # α = +∞ (F = 0 on B): SGD never moves, nothing can leave, every step is allowed
+    p = planning.plan(valley.FlatValley(), noise.MLNoise(2.0), [0.0, 0.0], 1.0,
+                      known={"alpha": math.inf, "L": 1.0}, **FAST)
+    assert p.ok and p.eta_max == math.inf and p.exit_bound == 0.0 and p.stay_bound == 1.0
