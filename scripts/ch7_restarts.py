@@ -15,7 +15,7 @@ ball) in three settings:
 For each it stores the exit steps, final losses, largest distances, path lengths before exit,
 and E[F(theta_k) 1{k < tau}] every 50 steps.
 
-Usage, from the repository root, after ``scripts/ch7_train.py`` (about 4 minutes on one core):
+Usage, from the repository root, after ``scripts/ch7_train.py`` (7 to 14 minutes on one shared core):
 
     .venv/bin/python scripts/ch7_restarts.py --train data/ch7_train.npz --out data/ch7_restarts.npz
 """

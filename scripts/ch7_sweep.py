@@ -18,7 +18,7 @@ records F, |grad F|^2/F, the one-sample noise ratio (b = 1) and the top Hessian 
 (30 power-iteration steps). For ReLU, ``diagnostics.gradient_jump`` measures difference quotients of
 grad F across a kink at the last checkpoint, and for tanh the same quotients for comparison.
 
-Usage, from the repository root (about 8 minutes on one core):
+Usage, from the repository root (6 to 12 minutes on one shared core):
 
     .venv/bin/python scripts/ch7_sweep.py --out data/ch7_sweep.npz
 """

@@ -20,7 +20,7 @@ At every checkpoint theta_k:
 The capture checkpoint (the first one whose plan is ``ok``) and one earlier checkpoint
 (half-way to it) are stored for ``scripts/ch7_restarts.py``.
 
-Usage, from the repository root (about 6 minutes on one core):
+Usage, from the repository root (4 to 16 minutes on one shared core, depending on its load):
 
     .venv/bin/python scripts/ch7_train.py --out data/ch7_train.npz
 """
