@@ -128,7 +128,7 @@ def _given(known: dict, name: str) -> Estimate | None:
     v = known[name]
     if isinstance(v, Estimate):
         return v
-    if name == "alpha" and isinstance(v, (int, float)) and not validation._is_bool(v) and v == math.inf:
+    if name == "alpha" and isinstance(v, (int, float)) and not isinstance(v, bool) and v == math.inf:
         return Estimate(math.inf, None, "exact")
     return Estimate(validation.nonnegative(f"known[{name!r}]", v), None, "exact")
 
