@@ -185,7 +185,7 @@ def test_empty_batches_are_refused():
 
 def test_per_trajectory_arrays_of_every_type():
     base = _sim(eta=0.1).path_length
-    for eta in (np.full(4, 0.1), torch.full((4,), 0.1),
+    for eta in (np.full(4, 0.1), torch.full((4,), 0.1, dtype=torch.float64),
                 [0.1, 0.1, 0.1, 0.1]):
         np.testing.assert_array_equal(_sim(eta=eta).path_length, base)
     with pytest.raises(ValueError, match=r"eta must be a number or have shape \(4,\)"):

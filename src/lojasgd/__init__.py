@@ -16,6 +16,8 @@ The layout, by idea:
   :mod:`lojasgd.stats` (Wilson and Clopper–Pearson intervals),
   :mod:`lojasgd.rademacher` (laws of random signed series),
   :mod:`lojasgd.sweeps` (parameter grids and exit sweeps as one batched run),
+  :mod:`lojasgd.planning` (:func:`~lojasgd.planning.plan`: η_max, the best step and Theorem 3.1's bound on a ball, or the assumption that fails),
+  :mod:`lojasgd.diagnostics` (the ratio :math:`|\nabla F|^2/F`, the noise ratio and the top Hessian eigenvalue at checkpoints of a run),
   :mod:`lojasgd.validation` (the one place where arguments are checked);
 * the worked examples — :mod:`lojasgd.examples` (``hyperbola``, ``valley``, ``plateau``,
   ``linear``, ``tanh_network``), each landscape with every exact or certified result about it;
@@ -35,6 +37,8 @@ from .landscapes import FiniteSum, Landscape, ModuleRegression, SquaredLossModel
 from .noise import BoundedNoise, MiniBatch, MLNoise, Noise
 from .sgd import Schedule, SGDResult, constant, robbins_monro, simulate, warmup
 from .stats import Interval, clopper_pearson, wilson
+from . import diagnostics, planning
+from .planning import Plan, plan
 
 try:
     __version__ = version("lojasgd")
@@ -48,3 +52,4 @@ _NOISE = ["Noise", "MLNoise", "BoundedNoise", "MiniBatch"]
 _ASSUMPTIONS = ["check_assumptions", "AssumptionReport", "Estimate"]
 _INTERVALS = ["Interval", "wilson", "clopper_pearson"]
 __all__ = _MODULES + _SIMULATION + _LANDSCAPES + _NOISE + _ASSUMPTIONS + _INTERVALS + ["__version__"]
+__all__ += ["diagnostics", "planning", "plan", "Plan"]
