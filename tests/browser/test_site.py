@@ -87,6 +87,12 @@ return {
 };
 """
 
+NO_ALT = """
+return Array.from(document.querySelectorAll('figure img'))
+  .filter(img => !(img.getAttribute('alt') || '').trim())
+  .map(img => (img.getAttribute('src') || '').slice(0, 80));
+"""
+
 BROKEN_IMAGES = """
 return Array.from(document.images)
   .filter(img => !(img.complete && img.naturalWidth > 0))
@@ -199,6 +205,9 @@ def test_page(driver, page):
     broken = driver.execute_script(BROKEN_IMAGES)
     if broken:
         problems.append(f"{len(broken)} images did not load: {broken[:3]}")
+    no_alt = driver.execute_script(NO_ALT)
+    if no_alt and page.name not in {"genindex.html", "search.html"}:
+        problems.append(f"{len(no_alt)} figures without an alt text: {no_alt[:3]}")
     for url in driver.execute_script(LOCAL_LINKS):
         target = _file(url)
         if not target.exists():
