@@ -18,7 +18,7 @@ import re
 import numpy as np
 import torch
 
-from lojasgd import estimate, noise, rademacher, sgd, stats, sweeps, theory
+from lojasgd import diagnostics, estimate, noise, planning, rademacher, sgd, stats, sweeps, theory
 from lojasgd.examples import hyperbola, linear, plateau, tanh_network, valley
 from lojasgd.landscapes import ModuleRegression, TorchLandscape
 
@@ -95,12 +95,16 @@ CALLS = [
     (TorchLandscape, dict(fn=lambda t: (t**2).sum(), dim=2)),
     (ModuleRegression, dict(module=torch.nn.Linear(3, 1), X=np.eye(3), y=np.array([1.0, -1.0, 0.5]))),
     (LIN.loss, dict(theta=[0.1, 0.2, 0.3])),
+    (planning.plan, dict(landscape=HYP, noise=ML, theta0=[1.2, 1.0], r=0.3, eta=0.01, seed=0, n_points=8,
+                         n_starts=0, maxiter=2, L_points=4, zero_tol=1e-12, alpha_tol=1e-9)),
+    (diagnostics.top_hessian_eigenvalue, dict(landscape=HYP, theta=[1.2, 1.0], n_iter=5, seed=0)),
+    (diagnostics.empirical_noise, dict(landscape=HYP, noise=ML, theta=[1.2, 1.0], n_draws=50, seed=0)),
     (HYP.grad, dict(theta=[1.2, 1.0])),
 ]
 OPTIONAL_NONE = {"stop_tol", "record_every", "trace_every", "eta_start", "n_traj", "cutoff", "step", "L_points",
                  "n_starts", "maxiter"}
 #: documented valid values among the "bad" ones: alpha = inf means F vanishes on the whole ball
-ALLOWED = {("chatterjee_condition", "alpha", math.inf)}
+ALLOWED = {("chatterjee_condition", "alpha", math.inf), ("plan", "eta", None)}  # plan: eta=None means eta*
 BAD = [math.nan, math.inf, -math.inf, True, "1", None, 1 + 1j]
 
 
