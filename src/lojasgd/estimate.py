@@ -51,6 +51,7 @@ __all__ = [
     "estimate_G",
     "check_assumptions",
     "inf_over_ball",
+    "known_constants",
     "circle_max",
 ]
 
@@ -436,6 +437,34 @@ class AssumptionReport:
         return "\n".join(lines)
 
 
+#: the constants that ``known`` may give instead of estimating them
+KNOWN_KEYS = ("alpha", "L", "sigma", "G")
+
+
+def known_constants(known: dict | None) -> dict[str, Estimate]:
+    """``known`` checked and as :class:`Estimate` objects: keys among α, L, σ, G; values numbers or Estimates.
+
+    A number is taken as a closed form (``kind="exact"``), ≥ 0, and α may be +∞ (F vanishes on
+    the whole ball); an :class:`Estimate` computed earlier is kept as it is.
+    """
+    if known is None:
+        return {}
+    if not isinstance(known, dict):
+        raise TypeError(f"known={known!r} must be a dict of constants, got {type(known).__name__}")
+    unknown = set(known) - set(KNOWN_KEYS)
+    if unknown:
+        raise ValueError(f"known has unexpected keys {sorted(unknown)}; allowed: {', '.join(KNOWN_KEYS)}")
+    out = {}
+    for name, v in known.items():
+        if isinstance(v, Estimate):
+            out[name] = v
+        elif name == "alpha" and validation.is_plus_infinity(v):
+            out[name] = Estimate(math.inf, None, "exact")  # F vanishes on the whole ball
+        else:
+            out[name] = Estimate(validation.nonnegative(f"known[{name!r}]", v), None, "exact")
+    return out
+
+
 def check_assumptions(
     landscape: Landscape,
     noise: Noise,
@@ -477,12 +506,7 @@ def check_assumptions(
     t0, r = _ball_args(landscape, theta0, r)
     validation.instance("noise", noise, Noise)
     eta = validation.positive("eta", eta)
-    if known is not None and not isinstance(known, dict):
-        raise TypeError(f"known must be a dict of constants, got {type(known).__name__}")
-    known = dict(known or {})
-    unknown = set(known) - {"alpha", "L", "sigma", "G"}
-    if unknown:
-        raise ValueError(f"known has unexpected keys {sorted(unknown)}; allowed: alpha, L, sigma, G")
+    known = known_constants(known)
     if reach is not None:
         reach = validation.real("reach", reach, lower=r)
     if isinstance(known.get("L"), Estimate) and known["L"].kind != "exact" and reach is None:
@@ -492,15 +516,7 @@ def check_assumptions(
     if L_points is not None:
         L_points = validation.integer("L_points", L_points, low=1)
 
-    def given(name: str) -> Estimate | None:
-        if name not in known:
-            return None
-        v = known[name]
-        if isinstance(v, Estimate):
-            return v
-        if name == "alpha" and validation.is_plus_infinity(v):
-            return Estimate(math.inf, None, "exact")  # F vanishes on the whole ball
-        return Estimate(validation.nonnegative(f"known[{name!r}]", v), None, "exact")
+    given = known.get
 
     land = landscape.to(dtype=torch.float64)
     alpha = given("alpha") or estimate_alpha(land, t0, r, n_points=n_points, seed=seed, **opts)

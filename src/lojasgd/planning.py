@@ -122,17 +122,6 @@ class Plan:
         return "\n".join(f"{a:<{width}}  {b}" for a, b in rows) + "\n" + verdict
 
 
-def _given(known: dict, name: str) -> Estimate | None:
-    if name not in known:
-        return None
-    v = known[name]
-    if isinstance(v, Estimate):
-        return v
-    if name == "alpha" and isinstance(v, (int, float)) and not isinstance(v, bool) and v == math.inf:
-        return Estimate(math.inf, None, "exact")
-    return Estimate(validation.nonnegative(f"known[{name!r}]", v), None, "exact")
-
-
 def plan(
     landscape: Landscape,
     noise: Noise,
@@ -187,12 +176,7 @@ def plan(
     r = validation.positive("r", r)
     if eta is not None:
         eta = validation.positive("eta", eta)
-    if known is not None and not isinstance(known, dict):
-        raise TypeError(f"known={known!r} must be a dict of constants")
-    known = dict(known or {})
-    unknown = set(known) - {"alpha", "L", "sigma", "G"}
-    if unknown:
-        raise ValueError(f"known={known!r} has unexpected keys {sorted(unknown)}; allowed: alpha, L, sigma, G")
+    known = estimate.known_constants(known)
     n_points = validation.integer("n_points", n_points, low=1)
     n_starts = validation.integer("n_starts", n_starts, low=0)
     maxiter = validation.integer("maxiter", maxiter, low=0)
@@ -203,11 +187,11 @@ def plan(
 
     land = landscape.to(dtype=torch.float64)
     F0 = float(land.loss(t0))
-    alpha = _given(known, "alpha") or estimate.estimate_alpha(land, t0, r, n_points=n_points, min_loss=zero_tol,
+    alpha = known.get("alpha") or estimate.estimate_alpha(land, t0, r, n_points=n_points, min_loss=zero_tol,
                                                               **opts)
-    sigma = _given(known, "sigma") or estimate.estimate_sigma(land, noise, t0, r, n_points=n_points,
+    sigma = known.get("sigma") or estimate.estimate_sigma(land, noise, t0, r, n_points=n_points,
                                                               min_loss=zero_tol, **opts)
-    G = _given(known, "G") or estimate.estimate_G(land, noise, t0, r, n_points=n_points, **opts)
+    G = known.get("G") or estimate.estimate_G(land, noise, t0, r, n_points=n_points, **opts)
     a, s = alpha.value, sigma.value
     failures: list[str] = []
     if not a > alpha_tol:
@@ -222,7 +206,7 @@ def plan(
                             f"{lowest:.3g} <= max(zero_tol, 1e-6 F(theta0)) in B(theta0, r={r:.4g}), so "
                             f"sigma >= {s:.4g} grows without bound towards the zeros (the regime of Theorem 4.1)")
 
-    known_L = _given(known, "L")
+    known_L = known.get("L")
     good = not failures and math.isfinite(a) and math.isfinite(G.value)
     if known_L is not None:
         L, reach = known_L, math.inf

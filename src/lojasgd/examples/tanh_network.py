@@ -391,6 +391,15 @@ class TanhBallBounds:
         return 4 * math.sqrt(self.F0) * math.sqrt(a + 4 * self.noise_factor * self.out_scale) / (a * self.r)
 
 
+def _chatterjee_centre(net: TanhNetwork, theta0) -> tuple[Tensor, list[Tensor], Tensor, Tensor, Tensor]:
+    """θ₀ checked to be a centre with W₁ = 0, split into (θ₀, [W₂ … W_{D−1}], v, X, y) in float64."""
+    t0 = validation.theta("theta0", theta0, net.dim, ndim=1, dtype=torch.float64)
+    W1, *hidden, v = net.unflatten(t0)
+    if bool((W1 != 0).any()):
+        raise ValueError("theta0 must have W_1 = 0: the bounds expand around a point where every pre-activation vanishes")
+    return t0, hidden, v, net.X.to(torch.float64), net.y.to(torch.float64)
+
+
 def ball_bounds(
     net: TanhNetwork, theta0, r: float, *, batch_size: int = 1, replace: bool = True, reach: float | None = None
 ) -> TanhBallBounds:
@@ -430,12 +439,7 @@ def ball_bounds(
         if reach < r:
             raise ValueError(f"reach={reach} must be >= r={r}")
     factor = minibatch_variance_factor(net.n_samples, batch_size, replace)
-    t0 = validation.theta("theta0", theta0, net.dim, ndim=1, dtype=torch.float64)
-    W1, *hidden, v = net.unflatten(t0)
-    if bool((W1 != 0).any()):
-        raise ValueError("theta0 must have W_1 = 0: the bounds expand around a point where every pre-activation vanishes")
-    X = net.X.to(torch.float64)
-    y = net.y.to(torch.float64)
+    t0, hidden, v, X, y = _chatterjee_centre(net, theta0)
     chi = float(torch.linalg.vector_norm(X, dim=1).max())
     lam = float(torch.linalg.vector_norm(v))
     h = net.width
@@ -569,12 +573,7 @@ def hessian_bounds(net: TanhNetwork, theta0, R: float) -> TanhHessianBounds:
     """
     validation.instance("net", net, TanhNetwork)
     R = validation.positive("R", R)
-    t0 = validation.theta("theta0", theta0, net.dim, ndim=1, dtype=torch.float64)
-    W1, *hidden, v = net.unflatten(t0)
-    if bool((W1 != 0).any()):
-        raise ValueError("theta0 must have W_1 = 0: the bounds expand around a point where every pre-activation vanishes")
-    X = net.X.to(torch.float64)
-    y = net.y.to(torch.float64)
+    t0, hidden, v, X, y = _chatterjee_centre(net, theta0)
     n, h, D = net.n_samples, net.width, net.depth
     chi = float(torch.linalg.vector_norm(X, dim=1).max())
     lam = float(torch.linalg.vector_norm(v))
