@@ -40,7 +40,7 @@ FENCE = re.compile(r"^```(?:ipython3|ipython|python3?)\n(.*?)\n?```\s*$", re.S)
 MATH = re.compile(r"(\$\$.*?\$\$|\$[^$\n]+?\$|\\begin\{(\w+\*?)\}.*?\\end\{\2\})", re.S)
 BIB_LINK = re.compile(r"\.\./bibliography\.ipynb#(id\d+)")
 BIB_ENTRY = re.compile(r"<a id='(id\d+)'></a>\n(.*?)(?=\n<a id='|\Z)", re.S)
-NEEDS_SOURCE = re.compile(r"""ROOT\s*/\s*["'](data|benchmarks|scripts)["']""")
+NEEDS_SOURCE = re.compile(r"""\w+\s*/\s*["'](data|benchmarks|scripts)["']""")
 
 SETUP = '''\
 # Set-up for running this chapter outside the book: any Jupyter with the lojasgd wheel
