@@ -33,6 +33,7 @@ __all__ = [
     "show",
     "real",
     "real_array",
+    "scalar_or_array",
     "positive",
     "nonnegative",
     "in_range",
@@ -101,6 +102,17 @@ def _real_ndarray(name: str, value: Any) -> np.ndarray:
     return arr
 
 
+def _real_tensor(name: str, value: Tensor) -> Tensor:
+    """A tensor that holds real numbers with values (no bool, no complex, not on ``meta``)."""
+    if value.dtype == torch.bool:
+        raise TypeError(f"{name} must hold real numbers, not bools")
+    if value.is_complex():
+        raise TypeError(f"{name} must be real, not complex")
+    if value.device.type == "meta":
+        raise ValueError(f"{name} is a tensor on the meta device, which holds no values")
+    return value
+
+
 def _to_array(name: str, value: Any) -> np.ndarray:
     """``value`` as a float64 ndarray, refusing what is not a real number (TypeError)."""
     if value is None:
@@ -110,11 +122,7 @@ def _to_array(name: str, value: Any) -> np.ndarray:
     if isinstance(value, (str, bytes)):
         raise TypeError(f"{name}={value!r} must be a real number, not a string")
     if isinstance(value, Tensor):
-        if value.is_complex():
-            raise TypeError(f"{name}={show(value)} must be real, not complex")
-        if value.device.type == "meta":
-            raise ValueError(f"{name} is a tensor on the meta device, which holds no values")
-        return value.detach().to("cpu", torch.float64).numpy()
+        return _real_tensor(name, value).detach().to("cpu", torch.float64).numpy()
     if isinstance(value, (complex, np.complexfloating)):
         raise TypeError(f"{name}={value!r} must be real, not complex")
     if isinstance(value, numbers.Real):
@@ -326,11 +334,7 @@ def theta(
     if _is_bool(value):
         raise TypeError(f"{name} must hold real numbers, not bools")
     if isinstance(value, Tensor):
-        if value.is_complex():
-            raise TypeError(f"{name} must be real, not complex")
-        if value.device.type == "meta":
-            raise ValueError(f"{name} is a tensor on the meta device, which holds no values")
-        t = value
+        t = _real_tensor(name, value)
     else:
         arr = _real_ndarray(name, value)
         if arr.dtype.kind != "f":
@@ -367,11 +371,7 @@ def per_trajectory(
     """A number, or one number per trajectory (shape (M,)), as a length-M tensor on ``device``."""
     arr = _to_array(name, value) if not isinstance(value, Tensor) else None
     if isinstance(value, Tensor):
-        if value.is_complex() or value.dtype == torch.bool:
-            raise TypeError(f"{name} must hold real numbers, got a tensor of dtype {value.dtype}")
-        if value.device.type == "meta":
-            raise ValueError(f"{name} is a tensor on the meta device, which holds no values")
-        t = value.detach().to(device=device, dtype=dtype)
+        t = _real_tensor(name, value).detach().to(device=device, dtype=dtype)
     else:
         t = torch.as_tensor(arr, dtype=dtype, device=device)
     if t.ndim == 0:

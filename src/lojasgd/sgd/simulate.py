@@ -503,7 +503,8 @@ def merge_results(parts: Sequence[SGDResult]) -> SGDResult:
     The per-trajectory arrays are concatenated in trajectory order; the records of fused runs
     are merged exactly (integer accumulators), so the result has the same bits as one run.
     Records of tensor-path shards are averaged with the shard sizes as weights (equal to one
-    run up to rounding).
+    run up to rounding); their loss quantiles cannot be merged from per-shard quantiles, so the
+    merged record has none (``quantile_levels == ()``).
     """
     parts = list(parts)
     if not parts or not all(isinstance(p, SGDResult) for p in parts):
@@ -538,8 +539,8 @@ def merge_results(parts: Sequence[SGDResult]) -> SGDResult:
             inside = sum(p.record.frac_inside * p.n_traj for p in parts)
             mli = sum(p.record.mean_loss_inside * p.n_traj for p in parts)
             record = StepRecord(first.steps, inside / w.sum(), mli / w.sum(),
-                                np.where(inside > 0, mli / np.maximum(inside, 1e-300), np.nan), first.quantile_levels,
-                                np.full_like(first.loss_quantiles, np.nan))
+                                np.where(inside > 0, mli / np.maximum(inside, 1e-300), np.nan), (),
+                                np.zeros((len(first.steps), 0)))
     traces = {}
     for f in ("loss_trace", "theta_trace"):
         traces[f] = np.concatenate([getattr(p, f) for p in parts]) if all(getattr(p, f) is not None for p in parts) \
