@@ -20,7 +20,7 @@ def test_conflicts_bound_F_from_below():
     X, y, _ = digits.load(40)
     Xc, yc, bound = digits.with_conflicts(X, y, 0.25, seed=1)
     m = 10
-    assert Xc.shape[0] == 50 and bound == pytest.approx(2 * m / 50)
+    assert Xc.shape[0] == 50 and bound == pytest.approx(m / 50)
     land, theta = digits.regression(40, 8, 2, conflicts=0.25, data_seed=0)
     gen = torch.Generator().manual_seed(0)
     pts = theta + 3 * torch.randn(200, land.dim, generator=gen, dtype=torch.float64)

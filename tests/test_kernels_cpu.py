@@ -26,8 +26,8 @@ CASES = [
     ("valley-bounded-fixed", "flat_valley", [0.3, 0.0], None, "bounded", 0.5, [0.0, 1.0], 0.6, 0.2, None),
     ("plateau-ml-sphere", "plateau_valley", [0.3, 0.9], dict(height=0.5, edge=1.0, width=0.5), "ml", 20.0, "sphere",
      0.5, 0.4, None),
-    ("regression-ml-gaussian", "linear_regression", np.zeros(6), dict(X=X_REG, y=Y_REG), "ml", 2.0, "gaussian", 1.15,
-     0.1, None),
+    ("regression-ml-gaussian", "linear_regression", np.zeros(6), dict(X=X_REG, y=Y_REG), "ml", 1.0, "gaussian", 1.15,
+     0.2, None),  # F = |X theta - y|^2/(2N): the dynamics of sigma = 2, eta = 0.1 on |X theta - y|^2/N
     ("valley3-bounded-rademacher", "flat_valley", [0.5, 0.0, 0.0], None, "bounded", 0.5, "rademacher", 1.1, 0.3, None),
 ]
 

@@ -111,7 +111,7 @@ def test_linear_regression_gram_alpha_and_shapes():
     lr = LinearRegression(X, y)
     assert lr.dim == 7 and lr.n_samples == 4
     lam = torch.linalg.eigvalsh(X @ X.T)[0]
-    assert lr.gram_alpha() == pytest.approx(float(4 * lam / 4))
+    assert lr.gram_alpha() == pytest.approx(float(2 * lam / 4))  # 2 lambda_min(G_X) / N with N = 4
     with pytest.raises(ValueError, match="X has 4 rows but y has 3"):
         LinearRegression(X, y[:3])
     with pytest.raises(ValueError, match="X must be a 2-d"):
@@ -130,10 +130,10 @@ def test_finite_sum_pieces_are_consistent():
     idx = torch.tensor([[0, 2], [5, 5], [1, 3]])
     expected = torch.stack([psg[m, idx[m]].mean(0) for m in range(3)])
     torch.testing.assert_close(net.batch_grad(theta, idx), expected)
-    # per-sample gradient = 2 r_i ∇ŷ_i
+    # per-sample gradient = r_i ∇ŷ_i (f_i = r_i²/2)
     r = net.residuals(theta)
-    torch.testing.assert_close(psg, 2 * r.unsqueeze(-1) * net.output_grads(theta))
-    torch.testing.assert_close(net.loss(theta), (r**2).mean(-1))
+    torch.testing.assert_close(psg, r.unsqueeze(-1) * net.output_grads(theta))
+    torch.testing.assert_close(net.loss(theta), (r**2).mean(-1) / 2)
 
 
 def test_tanh_network_forward_matches_nn_module_and_wrapper():
@@ -165,7 +165,7 @@ def test_chatterjee_init_and_first_layer():
     assert torch.all(W1 == 0) and torch.all(W2 > 0)
     assert float(torch.linalg.vector_norm(v)) == pytest.approx(3.0)
     torch.testing.assert_close(net.predict(theta0), torch.zeros(6))
-    assert float(net.loss(theta0)) == pytest.approx(float((y**2).mean()))
+    assert float(net.loss(theta0)) == pytest.approx(float((y**2).mean()) / 2)
     # δ_i: ∂ŷ_i/∂W_1 = δ_i x_iᵀ
     theta = torch.randn(net.dim, generator=torch.Generator().manual_seed(9))
     delta = net.first_layer_sensitivities(theta)
@@ -190,7 +190,7 @@ def test_torch_wrappers():
     torch.testing.assert_close(land.loss(theta), Hyperbola().loss(theta))
     torch.testing.assert_close(land.grad(theta), Hyperbola().grad(theta))
     X, y = _net_data(n=5, d=3)
-    fs = TorchFiniteSum(lambda t, x, yy: (t @ x - yy) ** 2, (X, y), dim=3)
+    fs = TorchFiniteSum(lambda t, x, yy: (t @ x - yy) ** 2 / 2, (X, y), dim=3)
     lr = LinearRegression(X, y)
     th = torch.randn(4, 3, generator=torch.Generator().manual_seed(7))
     torch.testing.assert_close(fs.loss(th), lr.loss(th))

@@ -102,7 +102,7 @@ def test_bound_holds_at_sampled_points_of_the_ball(lam, depth, width, n, d, R):
     assert float(_output_hess_norm(net, pts[::5]).max()) <= hb.output_hessian_upper
     # the parts: Gauss–Newton term and mean residual
     J = net.output_grads(pts)
-    gn = torch.linalg.matrix_norm(J.mT @ J, ord=2) * 2 / n
+    gn = torch.linalg.matrix_norm(J.mT @ J, ord=2) / n
     assert float(gn.max()) <= hb.gauss_newton_upper
     assert float((net.predict(pts) - net.y).abs().mean(-1).max()) <= hb.residual_mean_upper
 
@@ -175,14 +175,14 @@ def test_depth_two_closed_form():
         assert hb.output_hessian_upper == pytest.approx(m11 / 2 + math.sqrt(m11**2 / 4 + chi**2), rel=1e-12)
         gram_max = float(torch.linalg.eigvalsh(net.X @ net.X.T)[-1])
         zeta1 = min(R * chi, math.sqrt(5))
-        gn = 2 / 4 * ((7.0 + R) ** 2 * gram_max + 4 * zeta1**2)
+        gn = 1 / 4 * ((7.0 + R) ** 2 * gram_max + 4 * zeta1**2)
         assert hb.gauss_newton_upper == pytest.approx(gn, rel=1e-12)
         assert hb.residual_mean_upper == pytest.approx(float(net.y.abs().mean()) + (7.0 + R) * zeta1, rel=1e-12)
 
 
 def test_exact_at_the_centre_for_depth_two():
     # At θ0 (W1 = 0), depth 2: ‖∇²ŷ_i(θ0)‖ = |x_i| (so H_R → χ as R → 0), and with y = 0,
-    # ∇²F(θ0) = (2/N)JᵀJ has norm (2/N)λ²λ_max(G_X), the limit of L_R: the bound is sharp.
+    # ∇²F(θ0) = (1/N)JᵀJ has norm (1/N)λ²λ_max(G_X), the limit of L_R: the bound is sharp.
     net, th0 = _net(9.0, 2, 4, 3, 5, seed=3, zero_y=True)
     R = 1e-7
     hb = hessian_bounds(net, th0, R)
@@ -192,7 +192,7 @@ def test_exact_at_the_centre_for_depth_two():
     assert hb.output_hessian_upper == pytest.approx(chi, rel=1e-5)
     true = float(_hess_norm(net, th0.unsqueeze(0))[0])
     gram_max = float(torch.linalg.eigvalsh(net.X @ net.X.T)[-1])
-    assert true == pytest.approx(2 / 3 * 81 * gram_max, rel=1e-12)
+    assert true == pytest.approx(1 / 3 * 81 * gram_max, rel=1e-12)
     assert true <= hb.hessian_upper <= true * (1 + 1e-5)
     # a bound smaller by 0.1 % would already fail at the centre
     assert 0.999 * hb.hessian_upper < true
@@ -200,7 +200,7 @@ def test_exact_at_the_centre_for_depth_two():
 
 @pytest.mark.parametrize("depth", [3, 4])
 def test_centre_ratio_for_deeper_networks(depth):
-    # with y = 0 and R → 0 the bound is (2/N)λ²λ_max(G_X)∏‖W_k⁰‖², the truth (2/N)λ²|c|²λ_max(G_X)
+    # with y = 0 and R → 0 the bound is (1/N)λ²λ_max(G_X)∏‖W_k⁰‖², the truth (1/N)λ²|c|²λ_max(G_X)
     net, th0 = _net(4.0, depth, 4, 3, 5, seed=depth, zero_y=True)
     hb = hessian_bounds(net, th0, 1e-8)
     _, *hidden, v = net.unflatten(th0)
@@ -209,9 +209,9 @@ def test_centre_ratio_for_deeper_networks(depth):
         c = W.T @ c
     gram_max = float(torch.linalg.eigvalsh(net.X @ net.X.T)[-1])
     true = float(_hess_norm(net, th0.unsqueeze(0))[0])
-    assert true == pytest.approx(2 / 3 * float(c @ c) * gram_max, rel=1e-10)
+    assert true == pytest.approx(1 / 3 * float(c @ c) * gram_max, rel=1e-10)
     prod = math.prod(float(torch.linalg.matrix_norm(W, ord=2)) ** 2 for W in hidden)
-    assert hb.hessian_upper == pytest.approx(2 / 3 * 16.0 * prod * gram_max, rel=1e-6)
+    assert hb.hessian_upper == pytest.approx(1 / 3 * 16.0 * prod * gram_max, rel=1e-6)
     assert hb.hessian_upper >= true
 
 

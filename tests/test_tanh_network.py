@@ -109,11 +109,11 @@ def test_ball_bounds_scaling_in_lambda_and_r():
     assert b2.delta0 == pytest.approx(2 * b1.delta0)
     # closed form of the lower bound on α, and K√F0/r = O(1/λ)
     lam = b2.scale
-    assert b2.alpha_lower == pytest.approx(4 / net.n_samples * b2.gram_min * (b2.delta0 - lam * b2.e_scale - r * b2.e_offset) ** 2)
+    assert b2.alpha_lower == pytest.approx(2 / net.n_samples * b2.gram_min * (b2.delta0 - lam * b2.e_scale - r * b2.e_offset) ** 2)
     assert (1 - b2.stay_probability_bound) < (1 - b1.stay_probability_bound)
     c = b2.delta0 / lam
-    a = 4 / net.n_samples * b2.gram_min * (c - b2.e_scale) ** 2
-    limit = 4 * math.sqrt(b2.F0) * math.sqrt(a + 4 * b2.noise_factor * b2.out_scale) / (a * r)
+    a = 2 / net.n_samples * b2.gram_min * (c - b2.e_scale) ** 2
+    limit = 4 * math.sqrt(b2.F0) * math.sqrt(a + 2 * b2.noise_factor * b2.out_scale) / (a * r)
     assert b1.deficit_limit == pytest.approx(limit) and b2.deficit_limit == pytest.approx(limit)
     far = ball_bounds(net, net.chatterjee_init(1e7, generator=torch.Generator().manual_seed(1)), r)
     assert far.scale * (1 - far.stay_probability_bound) == pytest.approx(limit, rel=1e-3)

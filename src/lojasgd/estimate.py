@@ -213,7 +213,7 @@ def estimate_alpha(
     ``inf`` if F ≤ ``min_loss`` at every sampled point (α = +∞ when F vanishes on B).
 
     Closed forms to compare with: flat valley α = 2; hyperbola :math:`2(|\theta_0|-r)^2`;
-    linear regression :math:`4\lambda_{\min}(G_X)/N` on a ball containing a zero.
+    linear regression :math:`2\lambda_{\min}(G_X)/N` on a ball containing a zero.
     """
     t0, r = _ball_args(landscape, theta0, r)
     min_loss = validation.nonnegative("min_loss", min_loss)

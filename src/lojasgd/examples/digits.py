@@ -55,17 +55,17 @@ def with_conflicts(X: torch.Tensor, y: torch.Tensor, fraction: float, *, seed: i
     r"""Append a seeded fraction of the samples again with the opposite label: F can no longer vanish.
 
     With m = round(fraction·N) duplicated pairs :math:`(x, y), (x, -y)`, each pair contributes at
-    least :math:`\min_t (t-y)^2 + (t+y)^2 = 2y^2 = 2` to :math:`\sum_i f_i`, so
-    :math:`F \ge 2m/(N+m)` everywhere.
+    least :math:`\min_t \frac12(t-y)^2 + \frac12(t+y)^2 = y^2 = 1` to :math:`\sum_i f_i`, so
+    :math:`F \ge m/(N+m)` everywhere.
 
     Returns:
-        the inputs (N + m, d), the targets (N + m,), and the lower bound :math:`2m/(N+m)` on F.
+        the inputs (N + m, d), the targets (N + m,), and the lower bound :math:`m/(N+m)` on F.
     """
     fraction = validation.in_range("fraction", fraction, 0.0, 1.0, open_low=True)
     N = X.shape[0]
     m = max(1, round(fraction * N))
     pick = torch.as_tensor(np.random.default_rng(validation.seed("seed", seed)).permutation(N)[:m])
-    return torch.cat([X, X[pick]]), torch.cat([y, -y[pick]]), 2 * m / (N + m)
+    return torch.cat([X, X[pick]]), torch.cat([y, -y[pick]]), m / (N + m)
 
 
 def mlp(d: int, width: int, depth: int, *, activation: str = "tanh", init: str = "glorot", seed: int = 0

@@ -1,7 +1,7 @@
 r"""Linear regression (chapter 5): the one finite-width model whose Łojasiewicz constant is global.
 
-:math:`F(w) = \frac1N\sum_i (w\cdot x_i - y_i)^2`; with linearly independent inputs (d ≥ N) the
-residual ranges over all of ℝᴺ and :math:`\alpha = 4\lambda_{\min}(XX^\top)/N` on every ball.
+:math:`F(w) = \frac1{2N}\sum_i (w\cdot x_i - y_i)^2`; with linearly independent inputs (d ≥ N) the
+residual ranges over all of ℝᴺ and :math:`\alpha = 2\lambda_{\min}(XX^\top)/N` on every ball.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ __all__ = ["LinearRegression"]
 
 
 class LinearRegression(SquaredLossModel):
-    r"""Linear regression :math:`\hat y = w\cdot x` (chapter 5); global α = 4λ_min(G_X)/N when d ≥ N.
+    r"""Linear regression :math:`\hat y = w\cdot x` (chapter 5); global α = 2λ_min(G_X)/N when d ≥ N.
 
     Here :math:`G_X = XX^\top` is the Gram matrix of the inputs; with linearly independent
-    inputs the residual r = Xw − y ranges over all of ℝᴺ, :math:`|\nabla F|^2 = \frac4{N^2}r^\top G_X r`
-    and :math:`F = |r|^2/N`, whence the constant.
+    inputs the residual r = Xw − y ranges over all of ℝᴺ, :math:`|\nabla F|^2 = \frac1{N^2}r^\top G_X r`
+    and :math:`F = |r|^2/(2N)`, whence the constant.
     """
 
 
@@ -35,7 +35,7 @@ class LinearRegression(SquaredLossModel):
         return theta @ x
 
     def gram_alpha(self) -> float:
-        r"""The global Łojasiewicz constant :math:`4\lambda_{\min}(G_X)/N` (0 if the inputs are dependent)."""
+        r"""The global Łojasiewicz constant :math:`2\lambda_{\min}(G_X)/N` (0 if the inputs are dependent)."""
         gram = self.X @ self.X.T
         lam = float(torch.linalg.eigvalsh(gram.to(torch.float64))[0])
-        return max(lam, 0.0) * 4 / self.n_samples
+        return max(lam, 0.0) * 2 / self.n_samples

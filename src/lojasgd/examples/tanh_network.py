@@ -2,7 +2,7 @@ r"""Chapter 5's deep tanh network: the landscape, certified constants on a ball,
 
 The network is :class:`TanhNetwork`,
 :math:`\hat y(x;\theta) = v^\top\tanh(W_{D-1}\cdots\tanh(W_2\tanh(W_1x)))`, with the squared loss
-:math:`F(\theta) = \frac1N\sum_i(\hat y(x_i;\theta) - y_i)^2` (its loss, gradients and
+:math:`F(\theta) = \frac1{2N}\sum_i(\hat y(x_i;\theta) - y_i)^2` (its loss, gradients and
 Hessian-vector products are computed by explicit batched back-propagation). With it:
 
 * :func:`ball_bounds` — *proved* bounds on :math:`\bar B(\theta_0, r)` around a point with
@@ -10,7 +10,7 @@ Hessian-vector products are computed by explicit batched back-propagation). With
   bound on the first-layer sensitivities :math:`\min_i|\delta_i(\theta)|`, hence on the
   Łojasiewicz constant α (Proposition ``prop-tanh-alpha``), and an upper bound Γ on the
   output gradients :math:`|\nabla_\theta\hat y(x_i;\theta)|`, hence on the noise constant
-  :math:`\sigma = 4\Gamma^2/b` (Proposition ``prop-tanh-noise``);
+  :math:`\sigma = 2\Gamma^2/b` (Proposition ``prop-tanh-noise``);
 * :func:`hessian_bounds` — a *proved* upper bound on :math:`\sup\|\nabla^2F\|_2` over
   :math:`\bar B(\theta_0, R)` (Proposition ``prop-tanh-hessian``), hence a Lipschitz constant of
   ∇F on the set U of Assumption 2; :func:`tanh_second_bound` is the bound on
@@ -72,7 +72,7 @@ class TanhNetwork(SquaredLossModel):
               \frac{\partial\hat y}{\partial W_k} = \delta^{(k)}z_{k-1}^\top,\quad
               \delta^{(D-1)} = S_{D-1}v,\quad \delta^{(k)} = S_kW_{k+1}^\top\delta^{(k+1)},
 
-    and :math:`\nabla f_i = 2(\hat y_i - y_i)\nabla\hat y_i`. Everything is written with
+    and :math:`\nabla f_i = (\hat y_i - y_i)\nabla\hat y_i`. Everything is written with
     differentiable torch operations, so autograd can differentiate through the gradient (as
     :func:`~lojasgd.estimate.estimate_alpha` does), and Hessian-vector products are
     forward-mode derivatives (``torch.func.jvp``) of the batched gradient. The generic
@@ -159,25 +159,25 @@ class TanhNetwork(SquaredLossModel):
         flat = theta.reshape(-1, self.dim)
         x, y = self._all_data(flat.shape[0])
         _, _, yhat = self._forward(flat, x)
-        return ((yhat - y) ** 2).mean(-1).reshape(theta.shape[:-1])
+        return 0.5 * ((yhat - y) ** 2).mean(-1).reshape(theta.shape[:-1])
 
     def value_and_grad(self, theta: Tensor) -> tuple[Tensor, Tensor]:
         flat = theta.reshape(-1, self.dim)
         x, y = self._all_data(flat.shape[0])
         hidden, zs, yhat = self._forward(flat, x)
         res = yhat - y
-        g = self._backward(flat, hidden, zs, 2 * res / self.n_samples, per_sample=False)
-        return (res**2).mean(-1).reshape(theta.shape[:-1]), g.reshape(theta.shape)
+        g = self._backward(flat, hidden, zs, res / self.n_samples, per_sample=False)
+        return 0.5 * (res**2).mean(-1).reshape(theta.shape[:-1]), g.reshape(theta.shape)
 
     def grad(self, theta: Tensor) -> Tensor:
         return self.value_and_grad(theta)[1]
 
     def per_sample_grads(self, theta: Tensor) -> Tensor:
-        r"""All :math:`\nabla f_i(\theta) = 2(\hat y_i - y_i)\nabla\hat y_i`: shape ``(..., N, dim)``."""
+        r"""All :math:`\nabla f_i(\theta) = (\hat y_i - y_i)\nabla\hat y_i`: shape ``(..., N, dim)``."""
         flat = theta.reshape(-1, self.dim)
         x, y = self._all_data(flat.shape[0])
         hidden, zs, yhat = self._forward(flat, x)
-        g = self._backward(flat, hidden, zs, 2 * (yhat - y), per_sample=True)
+        g = self._backward(flat, hidden, zs, yhat - y, per_sample=True)
         return g.reshape(*theta.shape[:-1], self.n_samples, self.dim)
 
     def output_grads(self, theta: Tensor) -> Tensor:
@@ -201,7 +201,7 @@ class TanhNetwork(SquaredLossModel):
 
         Same value as :meth:`lojasgd.landscapes.FiniteSum.batch_grad` (checked in the tests): with
         :math:`z_0 = x`, :math:`z_l = \tanh(W_l z_{l-1})`, :math:`\hat y = v^\top z_{D-1}` and
-        :math:`\partial/\partial\hat y_j = 2(\hat y_j - y_j)/b`, the gradients are
+        :math:`\partial/\partial\hat y_j = (\hat y_j - y_j)/b`, the gradients are
         :math:`\nabla_v = \sum_j \partial_j z_{D-1,j}`, and backwards through the layers
         :math:`u_l = \partial z_l\odot(1-z_l^2)`, :math:`\nabla_{W_l} = \sum_j u_{l,j}z_{l-1,j}^\top`,
         :math:`\partial z_{l-1} = W_l^\top u_l`. Written straight into one (M, dim) tensor:
@@ -214,7 +214,7 @@ class TanhNetwork(SquaredLossModel):
         for W in hidden:
             zs.append(torch.tanh(torch.matmul(zs[-1], W.transpose(-1, -2))))
         z = zs[-1]
-        dout = (2.0 / idx.shape[-1]) * ((z * v.unsqueeze(-2)).sum(-1) - yb)  # (M, b)
+        dout = ((z * v.unsqueeze(-2)).sum(-1) - yb) / idx.shape[-1]  # (M, b)
         grad = torch.empty_like(theta)
         *g_hidden, g_v = self.unflatten(grad)
         g_v.copy_((dout.unsqueeze(-1) * z).sum(-2))
@@ -249,7 +249,7 @@ class TanhNetwork(SquaredLossModel):
         return out.reshape(*theta.shape[:-1], self.n_samples, self.width)
 
     def schur_alpha_bound(self, theta: Tensor) -> Tensor:
-        r"""Pointwise first-layer bound :math:`\frac4N\lambda_{\min}(G_X)\min_i|\delta_i(\theta)|^2`.
+        r"""Pointwise first-layer bound :math:`\frac2N\lambda_{\min}(G_X)\min_i|\delta_i(\theta)|^2`.
 
         Chapter 5: :math:`|\nabla F(\theta)|^2/F(\theta) \ge` this value at θ (Schur's
         inequality for the Hadamard product :math:`\Delta\circ G_X`).
@@ -257,7 +257,7 @@ class TanhNetwork(SquaredLossModel):
         gram = self.X @ self.X.T
         lam = torch.linalg.eigvalsh(gram)[0].clamp_min(0)
         delta = self.first_layer_sensitivities(theta)
-        return 4 / self.n_samples * lam * (delta**2).sum(-1).min(-1).values
+        return 2 / self.n_samples * lam * (delta**2).sum(-1).min(-1).values
 
     def chatterjee_init(
         self, scale: float, *, generator: torch.Generator | None = None, hidden_scale: float = 1.0
@@ -305,17 +305,17 @@ class TanhBallBounds:
         e_offset: see ``e_scale``.
         delta_lower: :math:`\max(0, |\delta_0| - \lambda e_1 - re_2) \le \inf_B\min_i|\delta_i|`.
         gram_min: :math:`\lambda_{\min}(G_X)`.
-        alpha_lower: :math:`\frac4n\lambda_{\min}(G_X)\,\delta_{\rm lower}^2 \le \alpha(\theta_0, r)`.
-        schur_centre: the pointwise Schur bound at θ₀, :math:`\frac4n\lambda_{\min}(G_X)|\delta_0|^2`.
+        alpha_lower: :math:`\frac2n\lambda_{\min}(G_X)\,\delta_{\rm lower}^2 \le \alpha(\theta_0, r)`.
+        schur_centre: the pointwise Schur bound at θ₀, :math:`\frac2n\lambda_{\min}(G_X)|\delta_0|^2`.
         out_scale: (out_scale, out_offset) :math:`\Gamma^2 \le (\lambda + r)^2 A + B` with A = ``out_scale``, B = ``out_offset``.
         out_offset: see ``out_scale``.
         gamma_upper: that bound on :math:`\Gamma = \sup_B\max_i|\nabla_\theta\hat y(x_i;\theta)|`.
         noise_factor: :func:`~lojasgd.noise.minibatch_variance_factor` of the sampling scheme.
-        sigma_upper: :math:`4\Gamma^2\times` ``noise_factor`` ≥ the σ of Assumption 4.
+        sigma_upper: :math:`2\Gamma^2\times` ``noise_factor`` ≥ the σ of Assumption 4.
         output_upper: :math:`\sup_B\max_i|\hat y(x_i;\theta)| \le (\lambda + r)\min(\rho_{D-1}, \sqrt h)`.
-        grad_upper: :math:`G \le 2(\max_i|y_i| + \text{output\_upper})\,\Gamma`, the largest
+        grad_upper: :math:`G \le (\max_i|y_i| + \text{output\_upper})\,\Gamma`, the largest
             per-sample gradient :math:`|\nabla f_i|` on the ball (so one step moves at most ηG).
-        F0: the initial loss :math:`F(\theta_0) = \frac1N\sum_iy_i^2`.
+        F0: the initial loss :math:`F(\theta_0) = \frac1{2N}\sum_iy_i^2`.
         n_samples: N.
         reach: the radius R of the ball :math:`\bar B(\theta_0, R)` on which ``hessian_upper`` is proved
             (default 2r); it covers the set U of Assumption 2 when :math:`r + \eta G_g \le R`.
@@ -380,15 +380,15 @@ class TanhBallBounds:
     def deficit_limit(self) -> float:
         r"""The limit of :math:`\lambda K(\eta^*)\sqrt{F_0}/r` as λ → ∞ with the hidden weights and r fixed.
 
-        With :math:`c = \delta_0/\lambda` and :math:`a = \frac4N\lambda_{\min}(G_X)(|c| - e_1)^2`, it is
-        :math:`4\sqrt{F_0}\sqrt{a + 4c_bA}/(a r)` (``inf`` when :math:`|c| \le e_1`): the proved
+        With :math:`c = \delta_0/\lambda` and :math:`a = \frac2N\lambda_{\min}(G_X)(|c| - e_1)^2`, it is
+        :math:`4\sqrt{F_0}\sqrt{a + 2c_bA}/(a r)` (``inf`` when :math:`|c| \le e_1`): the proved
         guarantee is :math:`1 - \text{deficit\_limit}/\lambda + o(1/\lambda)`.
         """
         slack = self.delta0 / self.scale - self.e_scale
         if slack <= 0:
             return math.inf
-        a = 4 / self.n_samples * self.gram_min * slack**2
-        return 4 * math.sqrt(self.F0) * math.sqrt(a + 4 * self.noise_factor * self.out_scale) / (a * self.r)
+        a = 2 / self.n_samples * self.gram_min * slack**2
+        return 4 * math.sqrt(self.F0) * math.sqrt(a + 2 * self.noise_factor * self.out_scale) / (a * self.r)
 
 
 def _chatterjee_centre(net: TanhNetwork, theta0) -> tuple[Tensor, list[Tensor], Tensor, Tensor, Tensor]:
@@ -478,13 +478,13 @@ def ball_bounds(
     out_offset = zeta[-1] ** 2
     gamma_upper = math.sqrt((lam + r) ** 2 * out_scale + out_offset)
     output_upper = (lam + r) * zeta[-1]
-    grad_upper = 2 * (float(y.abs().max()) + output_upper) * gamma_upper
+    grad_upper = (float(y.abs().max()) + output_upper) * gamma_upper
     out = TanhBallBounds(
         r=r, scale=lam, delta0=delta0, e_scale=e_scale, e_offset=e_offset, delta_lower=delta_lower,
-        gram_min=gram_min, alpha_lower=4 / n * gram_min * delta_lower**2, schur_centre=4 / n * gram_min * delta0**2,
+        gram_min=gram_min, alpha_lower=2 / n * gram_min * delta_lower**2, schur_centre=2 / n * gram_min * delta0**2,
         out_scale=out_scale, out_offset=out_offset, gamma_upper=gamma_upper, noise_factor=factor,
-        sigma_upper=4 * gamma_upper**2 * factor, output_upper=output_upper, grad_upper=grad_upper,
-        F0=float((y**2).mean()), n_samples=n, reach=math.nan, hessian_upper=math.nan,
+        sigma_upper=2 * gamma_upper**2 * factor, output_upper=output_upper, grad_upper=grad_upper,
+        F0=0.5 * float((y**2).mean()), n_samples=n, reach=math.nan, hessian_upper=math.nan,
     )
     if reach is None:
         reach = _self_consistent_reach(net, t0, out)
@@ -529,10 +529,10 @@ class TanhHessianBounds:
             :math:`|\tfrac{d^2}{dt^2}\hat y(x_i;\theta+t\Theta)|_{t=0}| \le s^\top M_Rs` for
             :math:`s = (|A_1|, \dots, |A_{D-1}|, |a|)`, the block norms of the direction Θ.
         output_hessian_upper: :math:`H_R = \lambda_{\max}(M_R) \ge \sup\max_i\|\nabla^2_\theta\hat y(x_i;\theta)\|_2`.
-        gauss_newton_upper: :math:`\frac2N\sup\|J^\top J\|_2 \le \frac2N\Big[(\lambda+R)^2\Big(\lambda_{\max}(G_X)\prod_{j\ge2}\omega_j^2
+        gauss_newton_upper: :math:`\frac1N\sup\|J^\top J\|_2 \le \frac1N\Big[(\lambda+R)^2\Big(\lambda_{\max}(G_X)\prod_{j\ge2}\omega_j^2
             + N\sum_{k\ge2}\prod_{j>k}\omega_j^2\,\zeta_{k-1}^2\Big) + N\zeta_{D-1}^2\Big]`.
         residual_mean_upper: :math:`\frac1N\sum_i|y_i| + (\lambda+R)\zeta_{D-1} \ge \sup\frac1N\sum_i|e_i|`.
-        hessian_upper: :math:`L_R` = ``gauss_newton_upper`` + 2 ``residual_mean_upper`` · ``output_hessian_upper``
+        hessian_upper: :math:`L_R` = ``gauss_newton_upper`` + ``residual_mean_upper`` · ``output_hessian_upper``
             :math:`\ge \sup_{\bar B(\theta_0,R)}\|\nabla^2F\|_2`.
     """
 
@@ -558,7 +558,7 @@ def hessian_bounds(net: TanhNetwork, theta0, R: float) -> TanhHessianBounds:
 
     every output Hessian has :math:`\|\nabla^2\hat y_i\|_2 \le H_R = \lambda_{\max}(M_R)`, and
 
-    .. math:: \|\nabla^2F\|_2 \le L_R = \frac2N\Gamma_{\rm GN}^2 + 2\Big(\frac1N\sum_i|y_i| + (\lambda+R)\zeta_{D-1}\Big)H_R
+    .. math:: \|\nabla^2F\|_2 \le L_R = \frac1N\Gamma_{\rm GN}^2 + \Big(\frac1N\sum_i|y_i| + (\lambda+R)\zeta_{D-1}\Big)H_R
 
     on the ball (see :class:`TanhHessianBounds` for :math:`\Gamma_{\rm GN}^2`). The ball is convex, so ∇F
     is :math:`L_R`-Lipschitz on it.
@@ -601,16 +601,16 @@ def hessian_bounds(net: TanhNetwork, theta0, R: float) -> TanhHessianBounds:
     prod_after = [math.prod(omegas[k - 1:]) for k in range(1, D)]  # prod_{j>k} omega_j for k = 1, ..., D-1
     gn = (lam + R) ** 2 * (gram_max * prod_after[0] ** 2 + n * sum(prod_after[k - 1] ** 2 * zeta[k - 1] ** 2
                                                                   for k in range(2, D)))
-    gn = 2 / n * (gn + n * zeta[-1] ** 2)
+    gn = (gn + n * zeta[-1] ** 2) / n
     res = float(y.abs().mean()) + (lam + R) * zeta[-1]
     return TanhHessianBounds(R=R, form=form, output_hessian_upper=H, gauss_newton_upper=gn,
-                             residual_mean_upper=res, hessian_upper=gn + 2 * res * H)
+                             residual_mean_upper=res, hessian_upper=gn + res * H)
 
 
 def schur_infimum(
     net: TanhNetwork, theta0, r: float, *, n_points: int = 1000, n_starts: int = 2, seed: int = 0, maxiter: int = 50
 ) -> Estimate:
-    r"""Upper estimate of :math:`\inf_{\theta\in B}\frac4n\lambda_{\min}(G_X)\min_i|\delta_i(\theta)|^2` (Proposition ``prop-tanh-alpha``).
+    r"""Upper estimate of :math:`\inf_{\theta\in B}\frac2n\lambda_{\min}(G_X)\min_i|\delta_i(\theta)|^2` (Proposition ``prop-tanh-alpha``).
 
     The pointwise bound is :meth:`~TanhNetwork.schur_alpha_bound`; its
     infimum over the ball is a lower bound on α(θ₀, r). This function only *estimates* that
@@ -637,7 +637,7 @@ class BallPlan:
         L: the estimate of :math:`\sup\|\nabla^2F\|_2` on that ball (a lower estimate of a supremum).
         L_proved: the proved upper bound :math:`L_R` on that supremum (:func:`hessian_bounds` with R = reach).
         proved_L: whether the steps use ``L_proved`` (True) or the estimate ``L`` (False).
-        schur: the estimate of :math:`\inf_B\frac4N\lambda_{\min}(G_X)\min_i|\delta_i|^2` (an upper estimate).
+        schur: the estimate of :math:`\inf_B\frac2N\lambda_{\min}(G_X)\min_i|\delta_i|^2` (an upper estimate).
         bounds: batch size b ↦ :class:`TanhBallBounds` (proved constants).
         eta: b ↦ the step :math:`\eta_b = \eta^*(\alpha_{\rm lower}, L, \sigma_{\rm upper}(b))` with
             L = ``L_proved`` or the estimate, as ``proved_L`` says.

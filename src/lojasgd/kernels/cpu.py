@@ -11,7 +11,7 @@ block of trajectories (state in L1), and the noise drawn from the counter-based 
 Landscapes (``landscape=``): ``"hyperbola"`` :math:`F(a,b) = (ab-1)^2/2`, n = 2;
 ``"flat_valley"`` :math:`F = \theta_1^2/2`, n ≥ 2; ``"plateau_valley"``
 :math:`F = x^2/2 + h\,S((|y|-c)/w)`, n = 2, ``params=dict(height=h, edge=c, width=w)``;
-``"linear_regression"`` :math:`F = \frac1N\sum_i(x_i\cdot\theta - y_i)^2`, n = d,
+``"linear_regression"`` :math:`F = \frac1{2N}\sum_i(x_i\cdot\theta - y_i)^2`, n = d,
 ``params=dict(X=X, y=y)``.
 
 Noise (``noise=``): ``"ml"`` :math:`g = \nabla F + \sqrt{\sigma\max(F,0)}\,\xi` (Assumption 4,
@@ -159,10 +159,10 @@ def _land_nd(LAND, st, b, n, X, yv):
         for q in range(n):
             r += X[i, q] * st[q, b]
         F += r * r
-        c = (2.0 / N) * r
+        c = r / N
         for q in range(n):
             st[g + q, b] += c * X[i, q]
-    return F / N
+    return 0.5 * F / N
 
 @nb.njit(inline="always", cache=False)
 def _loss_of(TWO_D, LAND, st, b, n, o, P):

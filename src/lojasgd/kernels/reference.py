@@ -45,7 +45,7 @@ def _value_and_grad(land: int, theta: Tensor, P: np.ndarray, X: Tensor, y: Tenso
         return 0.5 * (x * x) + h * s, torch.stack([x, h * ds * torch.sign(yy) / w], dim=-1)
     res = theta @ X.T - y  # (M, N)
     N = X.shape[0]
-    return (res * res).sum(-1) / N, ((2.0 / N) * res) @ X
+    return 0.5 * (res * res).sum(-1) / N, (res / N) @ X
 
 
 def reference_sgd(

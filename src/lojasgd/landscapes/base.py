@@ -226,7 +226,10 @@ def _data_tensor(name: str, value, ndim: int) -> Tensor:
 
 
 class SquaredLossModel(FiniteSum):
-    r"""Squared loss of a model: :math:`f_i(\theta) = (\hat y(x_i;\theta) - y_i)^2`, :math:`F = \frac1N\sum_i f_i`.
+    r"""Squared loss of a model: :math:`f_i(\theta) = \frac12(\hat y(x_i;\theta) - y_i)^2`, :math:`F = \frac1N\sum_i f_i`.
+
+    The factor ½ is the book's convention throughout (the hyperbola :math:`F = \frac12(xy-1)^2` is
+    the one-sample case ŷ = xy, y = 1): :math:`\nabla f_i = (\hat y_i - y_i)\nabla\hat y_i`.
 
     Subclasses implement :meth:`predict_one`, the scalar output :math:`\hat y(x;\theta)`
     for one θ of shape ``(dim,)`` and one input x of shape ``(d,)``.
@@ -256,7 +259,7 @@ class SquaredLossModel(FiniteSum):
         """ŷ(x; θ) for θ of shape ``(dim,)`` and x of shape ``(d,)``; a scalar."""
 
     def sample_loss_one(self, theta: Tensor, x: Tensor, y: Tensor) -> Tensor:
-        return (self.predict_one(theta, x) - y) ** 2
+        return 0.5 * (self.predict_one(theta, x) - y) ** 2
 
     def predict(self, theta: Tensor, X: Tensor | None = None) -> Tensor:
         """ŷ(x_i; θ) for every row of ``X`` (default: the training inputs): shape ``(..., N)``."""
