@@ -179,7 +179,7 @@ def simulate(
     max_trace_bytes: int = 2**31,
     check_every: int = 50,
     backend: str = "auto",
-    rng: str = "torch",
+    rng: str = "counter",
     shard: tuple[int, int] | None = None,
     progress: bool = False,
 ) -> SGDResult:
@@ -195,7 +195,7 @@ def simulate(
         r: radius r > 0 of the ball :math:`\bar B(\theta_0, r)`; a number or one per trajectory.
         steps: number of SGD steps T ≥ 1.
         n_traj: M; required when ``theta0`` has shape (n,), else inferred.
-        seed: seed in [0, 2⁶³ − 1] of the ``torch.Generator`` that drives all the noise.
+        seed: seed in [0, 2⁶³ − 1] of the random stream that drives all the noise.
         device: where to run (``"cpu"``, ``"cuda"``, …; ``"meta"`` holds no values and is refused).
         dtype: floating dtype (``torch.float64`` for theory checks).
         stop_on_exit: freeze a trajectory at its first point outside the ball (default).
@@ -213,11 +213,12 @@ def simulate(
         backend: ``"tensor"`` (the batched torch program, any landscape and noise),
             ``"fused"`` (one compiled numba kernel for all steps, on the CPU in float64, for the
             closed-form examples — hyperbola, flat and plateau valleys, linear regression — with
-            machine-learning or bounded noise; needs ``rng="counter"``), or ``"auto"``: fused where
-            it applies and ``rng="counter"``, else tensor. ``meta["backend"]`` says which ran.
-        rng: ``"torch"`` (one ``torch.Generator`` seeded by ``seed``: the draws depend on M) or
-            ``"counter"`` (the counter-based stream: the draws of trajectory m at step k depend
-            on (seed, m, k) only, the same in both backends, so runs can be sharded and merged).
+            machine-learning or bounded noise; needs ``rng="counter"``), or ``"auto"`` (the default): fused
+            where it applies and ``rng="counter"``, else tensor. ``meta["backend"]`` says which ran.
+        rng: ``"counter"`` (the default: the counter-based stream of :mod:`lojasgd.kernels.stream`; the
+            draws of trajectory m at step k depend on (seed, m, k) only, the same in both backends, so
+            results do not depend on M or the backend, and runs can be sharded and merged) or ``"torch"``
+            (one ``torch.Generator`` seeded by ``seed``, as in lojasgd 0.1: the draws depend on M).
         shard: ``(i, n)``: run only the i-th of n contiguous slices of the M trajectories (needs
             ``rng="counter"``); :func:`merge_results` puts the n results together into exactly
             the numbers of one run.
