@@ -267,7 +267,7 @@ class TanhNetwork(SquaredLossModel):
         Hidden matrices W_2…W_{D−1} have i.i.d. entries uniform on
         ``(0, hidden_scale·2/h)`` (positive, so the signal does not cancel); v has entries
         λ/√h, so :math:`|v| = \lambda`. With W_1 = 0 every input gives the same hidden state and ŷ = 0,
-        so F(θ₀) = (1/N)Σy_i² whatever λ.
+        so F(θ₀) = (1/(2N))Σy_i² whatever λ.
 
         Args:
             scale: output scale λ > 0.

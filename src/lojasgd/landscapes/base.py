@@ -8,7 +8,7 @@ program. Hessian-vector products come from ``torch.func.jvp`` of the gradient.
 Finite sums :math:`F(\theta) = \frac1N\sum_{i<N} f_i(\theta)` (:class:`FiniteSum`) add
 per-sample losses and mini-batch gradients, each trajectory with its own indices, built
 with ``torch.func.vmap``/``grad``. Squared-loss models
-:math:`f_i(\theta) = (\hat y(x_i;\theta) - y_i)^2` (:class:`SquaredLossModel`) add the
+:math:`f_i(\theta) = \frac12(\hat y(x_i;\theta) - y_i)^2` (:class:`SquaredLossModel`) add the
 output gradients :math:`\nabla_\theta \hat y(x_i;\theta)`.
 
 Every public method of a landscape checks the shape of θ: a θ whose last axis is not

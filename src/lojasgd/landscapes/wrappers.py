@@ -3,7 +3,7 @@ r"""Your own loss as a landscape: a plain function, a per-sample loss with data,
 * :class:`TorchLandscape` — :math:`F(\theta)` written as a differentiable torch function of one θ;
 * :class:`TorchFiniteSum` — :math:`F(\theta) = \frac1N\sum_i f(\theta; \text{sample}_i)` from a
   per-sample loss and data tensors (mini-batch noise then works out of the box);
-* :class:`ModuleRegression` — the squared loss :math:`\frac1N\sum_i (\hat y(x_i;\theta) - y_i)^2`
+* :class:`ModuleRegression` — the squared loss :math:`\frac1{2N}\sum_i (\hat y(x_i;\theta) - y_i)^2`
   of a ``torch.nn.Module`` with scalar output, θ its parameters flattened.
 
 Gradients, per-sample gradients and Hessian-vector products come from ``torch.func``.
