@@ -64,14 +64,14 @@ def test_sigma_and_G():
     assert estimate_G(FlatValley(), BoundedNoise(1.0, direction="gaussian"), [0.0, 0.0], 1.0).value == math.inf
 
 
-def test_minibatch_sigma_respects_4G2_bound():
+def test_minibatch_sigma_respects_2G2_bound():
     g = torch.Generator().manual_seed(2)
     X, y = torch.randn(5, 8, generator=g), torch.randn(5, generator=g)
     lr = LinearRegression(X, y)
     w0 = torch.zeros(8)
     sig = estimate_sigma(lr, MiniBatch(1), w0, 1.0, n_points=300).value
     G2 = float((X**2).sum(-1).max())  # |∇ŷ_i| = |x_i| for linear regression
-    assert 0 < sig <= 4 * G2 * (1 + 1e-9)
+    assert 0 < sig <= 2 * G2 * (1 + 1e-9)  # f_i = e_i^2/2: sigma <= 2 max|x_i|^2
 
 
 def test_check_assumptions_report():

@@ -263,3 +263,22 @@ def test_tanh_backpropagation_in_float32():
     assert F32.dtype == G32.dtype == torch.float32
     torch.testing.assert_close(F32.double(), net.loss(theta), rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(G32.double(), net.grad(theta), rtol=1e-4, atol=1e-5)
+
+
+def test_one_squared_loss_convention_the_hyperbola_is_a_module_regression():
+    # the book's squared loss carries the factor 1/2 everywhere: the hyperbola F = (ab - 1)^2/2 is the
+    # one-sample regression yhat = a*b*x at x = 1, y = 1 written as a ModuleRegression: the same F and gradient
+    class Product(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a, self.b = torch.nn.Parameter(torch.tensor(1.0)), torch.nn.Parameter(torch.tensor(1.0))
+
+        def forward(self, x):
+            return self.a * self.b * x[0]
+
+    reg = ModuleRegression(Product().double(), torch.ones(1, 1, dtype=torch.float64), torch.ones(1, dtype=torch.float64))
+    theta = torch.randn(9, 2, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    torch.testing.assert_close(reg.loss(theta), Hyperbola().loss(theta), rtol=1e-14, atol=0)
+    torch.testing.assert_close(reg.grad(theta), Hyperbola().grad(theta), rtol=1e-14, atol=0)
+    # the example: at (1.5, 1.0), F = 0.125 (not 0.25)
+    assert float(reg.loss(torch.tensor([1.5, 1.0], dtype=torch.float64))) == pytest.approx(0.125, rel=1e-15)
