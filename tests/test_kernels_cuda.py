@@ -89,6 +89,14 @@ def _simulated_main(out: str) -> None:
     for name, case in (("stop_tol", CASES[5]), ("stop_tol_nd", CASES[3])):
         land, th0, kw = _kw(case, stop_tol=1e-3, check_every=10, steps=200, eta_steps=None)
         _save(out / f"{name}.npz", fused_sgd(land, th0, **kw), fused_sgd_cuda(land, th0, **kw))
+    # launches of 7 steps (step keys computed per launch) give the run of one launch, 2-d and n-d
+    import lojasgd.kernels.cuda as cuda_mod
+
+    cuda_mod._KEY_CHUNK = 7
+    for name, case in (("chunks", CASES[0]), ("chunks_nd", CASES[4])):
+        land, th0, kw = _kw(case, stop_on_exit=False)
+        _save(out / f"{name}.npz", fused_sgd(land, th0, **kw), fused_sgd_cuda(land, th0, **kw))
+    cuda_mod._KEY_CHUNK = 1 << 20
     # float32 (compared loosely with float64), and torch tensors as inputs
     land, th0, kw = _kw(CASES[7], r=10.0)
     _save(out / "float32.npz", fused_sgd(land, th0, **kw), fused_sgd_cuda(land, th0, dtype="float32", **kw))
@@ -168,6 +176,11 @@ def test_shards_with_traj_offset_merge_into_one_run(sim_dir):
 def test_early_stop_at_the_same_step(sim_dir, name):
     d = _assert_close(sim_dir / f"{name}.npz")
     assert d["cuda_steps"] % 10 == 0
+
+
+@pytest.mark.parametrize("name", ["chunks", "chunks_nd"])
+def test_a_run_split_into_launches_is_the_same_run(sim_dir, name):
+    _assert_close(sim_dir / f"{name}.npz")
 
 
 def test_float32_follows_float64(sim_dir):

@@ -13,8 +13,8 @@ with the same landscapes (``"hyperbola"`` :math:`F(a,b) = (ab-1)^2/2`; ``"flat_v
 exit rule (step k+1 leaves when :math:`|\theta_{k+1}-\theta_0|^2 > r^2`), the same divergence rule
 and the same counter-based stream: trajectory m (global index ``traj_offset + m``) at step k uses
 the words :math:`w = \mu(A_m \oplus C_{k,j})`, all integer arithmetic in uint64 in both float
-dtypes. The step keys :math:`C_{k,j}` are computed once on the host (they are the same for every
-trajectory) and read by all threads from one small array.
+dtypes. The step keys :math:`C_{k,j}` are computed on the host (they are the same for every
+trajectory), for up to 2²⁰ steps per launch, and read by all threads from one small array.
 
 Layout: the 2-d landscapes (hyperbola, plateau valley, flat valley with n = 2) keep θ and all
 the bookkeeping of a trajectory in registers for all steps; the n-d ones (flat valley with
@@ -58,6 +58,8 @@ __all__ = ["fused_sgd_cuda", "cuda_available", "DTYPES"]
 DTYPES = ("float32", "float64")
 _MAX_TRAJ = 1 << 31
 _THREADS = 128
+#: steps per launch without stop_tol: bounds the host and device memory of the step keys (J words a step)
+_KEY_CHUNK = 1 << 20
 
 
 #: the ``numba.cuda`` module once imported (a module global: the simulator swaps it in the kernels' globals)
@@ -199,7 +201,7 @@ def _make_kernel(LAND: int, NOISE: int, KIND: int, TWO_D: bool, F32: bool):  # n
                 for k in range(k0, k1):
                     if not active:
                         break
-                    c0 = ck[k, 0]
+                    c0 = ck[k - k0, 0]
                     Fb, gx, gy = land2(x, y, P)
                     if KIND == RAD:
                         w = mix(A ^ c0)
@@ -211,7 +213,7 @@ def _make_kernel(LAND: int, NOISE: int, KIND: int, TWO_D: bool, F32: bool):  # n
                         xi1 = sg * e1
                     else:
                         u1 = uniform(mix(A ^ c0))
-                        u2 = uniform(mix(A ^ ck[k, 1]))
+                        u2 = uniform(mix(A ^ ck[k - k0, 1]))
                         rad = math.sqrt(-TWO * math.log(u1))
                         ang = TWO_PI * u2
                         z0 = rad * math.cos(ang)
@@ -296,15 +298,15 @@ def _make_kernel(LAND: int, NOISE: int, KIND: int, TWO_D: bool, F32: bool):  # n
             # -- ξ into XI[:, m]
             if KIND == RAD:
                 for q in range(n):
-                    XI[q, m] = sign(mix(A ^ ck[k, q // 64]), q % 64) * inv
+                    XI[q, m] = sign(mix(A ^ ck[k - k0, q // 64]), q % 64) * inv
             elif KIND == FIX:
-                sg = sign(mix(A ^ ck[k, 0]), 0)
+                sg = sign(mix(A ^ ck[k - k0, 0]), 0)
                 for q in range(n):
                     XI[q, m] = sg * e[q]
             else:
                 for p in range((n + 1) // 2):
-                    u1 = uniform(mix(A ^ ck[k, 2 * p]))
-                    u2 = uniform(mix(A ^ ck[k, 2 * p + 1]))
+                    u1 = uniform(mix(A ^ ck[k - k0, 2 * p]))
+                    u2 = uniform(mix(A ^ ck[k - k0, 2 * p + 1]))
                     rad = math.sqrt(-TWO * math.log(u1))
                     ang = TWO_PI * u2
                     XI[2 * p, m] = rad * math.cos(ang)
@@ -581,9 +583,11 @@ def _run(cuda, landscape, theta0, noise, scale, direction, eta, eta_steps, r, st
     inv = ndt.type(1.0 / math.sqrt(n))  # as the CPU kernel: 1/√n in float64 (then rounded for float32)
     kern = _kernel(land, ML if noise == "ml" else BOUNDED, kind, two_d, ndt == np.float32)
     grid = (M + tpb - 1) // tpb
-    ck = cuda.to_device(_step_keys(b_key, 0, steps, J))  # C_{k,j}, the same for every trajectory: row k
+    no_keys = cuda.to_device(np.zeros((1, J), dtype=np.uint64))
 
     def launch(k0: int, k1: int, flag: bool) -> None:
+        # C_{k,j} for the launch's steps, the same for every trajectory: row k − k0
+        ck = cuda.to_device(_step_keys(b_key, k0, k1, J)) if k1 > k0 else no_keys
         if two_d:
             kern[grid, tpb](d_TH, d_T0, d_FF, d_ALIVE, d_ACTIVE, d_EXIT, d_PATH, d_TOTAL, d_MAXD2, d_eta, d_es, d_sc,
                             d_r2, d_e, d_P, ck, a_key, traj_offset, k0, k1, inv, stop_on_exit, flag)
@@ -596,7 +600,7 @@ def _run(cuda, landscape, theta0, noise, scale, direction, eta, eta_steps, r, st
             warnings.simplefilter("ignore", RuntimeWarning)
         if not two_d:
             launch(0, 0, True)  # F and ∇F at θ₀
-        chunk = check_every if stop_tol is not None else steps
+        chunk = check_every if stop_tol is not None else min(steps, _KEY_CHUNK)
         k_done = 0
         for k0 in range(0, steps, chunk):
             k1 = min(steps, k0 + chunk)
