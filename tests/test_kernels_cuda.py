@@ -233,6 +233,54 @@ def test_importing_the_module_does_not_import_numba_cuda():
     assert out.stdout.strip() == "False"
 
 
+# ------------------------------------------------------------------ compiled for a real GPU, without one
+_PTX_CODE = r"""
+import sys, types as pytypes
+from numba.cuda.cudadrv import nvvm
+if not nvvm.is_available():
+    print("NO_NVVM"); sys.exit(0)
+import numba.cuda.dispatcher as D
+from numba import cuda, types as t
+# device functions ask the current device for its compute capability; there is none here
+D.get_current_device = lambda: pytypes.SimpleNamespace(compute_capability=(9, 0))
+import lojasgd.kernels.cuda as C
+from lojasgd.kernels.cpu import HYP, FLAT, PLATEAU, LINREG, ML, BOUNDED
+from lojasgd.kernels.stream import RADEMACHER, SPHERE, GAUSSIAN, FIXED
+for land, noise, kind, two_d, f32 in [(HYP, ML, RADEMACHER, True, True), (HYP, ML, RADEMACHER, True, False),
+        (PLATEAU, BOUNDED, SPHERE, True, True), (FLAT, BOUNDED, FIXED, True, False),
+        (LINREG, ML, GAUSSIAN, False, True), (LINREG, BOUNDED, SPHERE, False, False),
+        (FLAT, ML, RADEMACHER, False, True)]:
+    F = t.float32 if f32 else t.float64
+    A1, A2, u8 = F[::1], F[:, ::1], t.uint8[::1]
+    tail = (t.uint64[:, ::1], t.uint64, t.int64, t.int64, t.int64, F, t.boolean, t.boolean)
+    if two_d:
+        sig = (A2, A2, A1, u8, u8, t.int64[::1]) + (A1,) * 9 + tail
+    else:
+        sig = (A2, A2, A2, A2, A1, u8, u8, t.int64[::1]) + (A1,) * 8 + (A2, A1) + tail
+    ptx, _ = cuda.compile_ptx(C._kernel(land, noise, kind, two_d, f32).py_func, sig, cc=(9, 0))
+    print(land, noise, kind, two_d, f32, ptx.count(".f64"))
+"""
+
+
+def test_kernels_compile_for_a_gpu_and_float32_rademacher_has_no_float64():
+    """PTX for sm_90 through NVVM (where a CUDA toolkit's NVVM is found, e.g. CUDA_HOME); skipped elsewhere.
+
+    float32 kernels do no float64 arithmetic except the float64 uniforms of Box–Muller directions.
+    """
+    out = subprocess.run([sys.executable, "-c", _PTX_CODE], capture_output=True, text=True, timeout=300,
+                         env=dict(os.environ, NUMBA_ENABLE_CUDASIM="0"))
+    assert out.returncode == 0, out.stderr[-4000:]
+    if out.stdout.startswith("NO_NVVM"):
+        pytest.skip("no NVVM (CUDA toolkit) to compile PTX with")
+    rows = [line.split() for line in out.stdout.strip().splitlines()]
+    assert len(rows) == 7
+    for land, noise, kind, two_d, f32, n64 in rows:
+        if f32 == "True" and int(kind) in (0, 3):  # rademacher, fixed
+            assert int(n64) == 0, rows
+        if f32 == "False":
+            assert int(n64) > 0, rows
+
+
 # ------------------------------------------------------------------ a real GPU
 gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
