@@ -390,7 +390,7 @@ def _dtype(dtype) -> tuple[np.dtype, torch.dtype]:
              "float32": "float32", "float64": "float64"}
     try:
         key = names.get(dtype) or names.get(np.dtype(dtype).type)
-    except TypeError:
+    except TypeError:  # unhashable, or not a dtype numpy knows (torch.bfloat16, ...)
         key = None
     if key is None:
         raise ValueError(f"dtype={dtype!r} must be one of {DTYPES} (numpy, torch or a name)")
