@@ -20,6 +20,8 @@ Usage::
     python benchmarks/bench_sgd.py --device cuda        # GPU, writes throughput_gpu.json
     python benchmarks/bench_sgd.py --quick              # smaller sizes, for a smoke run
     python benchmarks/bench_sgd.py --only-fused         # only the fused / roofline / simulate comparison
+    python benchmarks/bench_sgd.py --only-fused --device cuda   # the CUDA fused kernel, float32, M = 10^7:
+                                                                # writes fused_gpu.json (needs a real GPU)
 
 Report ratios from one run, not absolute times: the machine may be shared.
 """
@@ -225,6 +227,73 @@ def fused_comparison(M: int, steps: int, reps: int, *, theta0=(1.5, 1.0), eta=0.
     }
 
 
+def fused_cuda_comparison(M: int, steps: int, reps: int, *, theta0=(1.5, 1.0), eta=0.05, sigma=1.0) -> dict:
+    """Rates (trajectory-steps/s) of the CUDA fused kernel (float32 and float64) and of simulate's tensor path on the GPU.
+
+    The hyperbola with ``MLNoise(sigma)``, radius 1e6 (no exits: every trajectory runs all T
+    steps). ``fused_sgd_cuda`` is timed end to end (host set-up, transfers, the kernel and the copy
+    of the results back): the rate at T steps, and the marginal rate ``M (T - T/10) / (t(T) - t(T/10))``
+    that leaves the fixed cost of set-up and transfers out. ``simulate`` (tensor path, float32,
+    ``rng="counter"``) runs T/100 steps. Each of ``reps`` repetitions times every variant once;
+    rates are medians, the ratio is the median of the ratios within each repetition.
+    """
+    from lojasgd.kernels.cuda import fused_sgd_cuda
+
+    land, noise = Hyperbola(), MLNoise(sigma)
+    kw = dict(noise="ml", scale=sigma, eta=eta, r=1e6, n_traj=M, seed=2)
+    short = max(1, steps // 10)
+    sim_steps = max(10, steps // 100)
+    for dt in ("float32", "float64"):
+        fused_sgd_cuda("hyperbola", list(theta0), steps=2, dtype=dt, **kw)  # compile, allocate
+    simulate(land, noise, torch.tensor(theta0), eta=eta, r=1e6, steps=2, n_traj=M, seed=1, device="cuda",
+             dtype=torch.float32, backend="tensor", rng="counter")
+    torch.cuda.synchronize()
+
+    def t_fused(dt, T):
+        return lambda: fused_sgd_cuda("hyperbola", list(theta0), steps=T, dtype=dt, **kw)
+
+    def t_sim():
+        simulate(land, noise, torch.tensor(theta0), eta=eta, r=1e6, steps=sim_steps, n_traj=M, seed=2, device="cuda",
+                 dtype=torch.float32, backend="tensor", rng="counter")
+        torch.cuda.synchronize()
+
+    variants = {"fused_f32": (t_fused("float32", steps), steps), "fused_f32_short": (t_fused("float32", short), short),
+                "fused_f64": (t_fused("float64", steps), steps), "simulate_f32": (t_sim, sim_steps)}
+    times: dict[str, list[float]] = {k: [] for k in variants}
+    for _ in tqdm(range(reps), desc=f"CUDA fused M={M}", unit="rep", leave=False):
+        for name, (fn, _T) in variants.items():
+            t = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t)
+    rate = {k: [M * T / t for t in times[k]] for k, (_, T) in variants.items()}
+    marginal = [M * (steps - short) / (a - b) for a, b in zip(times["fused_f32"], times["fused_f32_short"]) if a > b]
+    return {
+        "simulate_steps": sim_steps,
+        "fused_f32_traj_steps_per_s": statistics.median(rate["fused_f32"]),
+        "fused_f32_marginal_traj_steps_per_s": statistics.median(marginal) if marginal else None,
+        "fused_f64_traj_steps_per_s": statistics.median(rate["fused_f64"]),
+        "simulate_f32_traj_steps_per_s": statistics.median(rate["simulate_f32"]),
+        "fused_f32_over_simulate_f32": statistics.median(a / b for a, b in zip(rate["fused_f32"], rate["simulate_f32"])),
+        "fused_f32_over_f64": statistics.median(a / b for a, b in zip(rate["fused_f32"], rate["fused_f64"])),
+        "timing_reps": reps,
+        "timing_spread": {k: [min(v), max(v)] for k, v in rate.items()},  # rates, trajectory-steps/s
+    }
+
+
+def _require_gpu() -> None:
+    """Exit non-zero, with the reason, unless torch and numba.cuda both see a real CUDA GPU."""
+    import numba
+
+    if numba.config.ENABLE_CUDASIM:
+        raise SystemExit("NUMBA_ENABLE_CUDASIM=1: the CUDA simulator is not a GPU; no GPU number is measured")
+    if not torch.cuda.is_available():
+        raise SystemExit("--device cuda given but torch.cuda.is_available() is False: no GPU here, nothing measured")
+    from lojasgd.kernels.cuda import cuda_available
+
+    if not cuda_available():
+        raise SystemExit("numba.cuda finds no usable GPU (driver/toolkit): the CUDA fused kernel cannot run here")
+
+
 def network(device, dtype, n: int = 16, d: int = 16, width: int = 32, depth: int = 3):
     g = torch.Generator().manual_seed(0)
     X = torch.randn(n, d, generator=g, dtype=torch.float64)
@@ -243,7 +312,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None, help="JSON output (default benchmarks/results/throughput_<cpu|gpu>.json)")
     ap.add_argument("--reps", type=int, default=9, help="repetitions of the fused comparison (medians)")
     ap.add_argument("--only-fused", action="store_true",
-                    help="only the fused/roofline/simulate comparison (CPU); writes fused_cpu.json")
+                    help="only the fused/roofline/simulate comparison (CPU; writes fused_cpu.json), or with "
+                         "--device cuda the CUDA fused kernel in float32 at M = 10^7 (writes fused_gpu.json)")
     args = ap.parse_args()
     if args.reps < 1:
         raise SystemExit(f"--reps={args.reps} must be >= 1")
@@ -256,9 +326,24 @@ def main() -> None:
 
     configs = []  # (landscape name, dtype, M, steps, loop trajectories, loop steps)
     gpu = device.type == "cuda"
+    if args.only_fused and gpu:
+        _require_gpu()
+        M = 10**5 if q else 10**7
+        steps = 100 if q else 10**4
+        fused = [{"device": "cuda", "device_name": device_name, "landscape": "hyperbola", "dtype": "float32",
+                  "M": M, "steps": steps, "dim": 2, **fused_cuda_comparison(M, steps, min(args.reps, 5))}]
+        r = fused[0]
+        print(f"\nCUDA fused kernel, hyperbola, MLNoise(1.0), M={M}, T={steps} ({device_name}):")
+        print(f"  float32 {r['fused_f32_traj_steps_per_s']:.3g}/s end to end, "
+              f"{r['fused_f32_marginal_traj_steps_per_s'] or float('nan'):.3g}/s marginal; "
+              f"float64 {r['fused_f64_traj_steps_per_s']:.3g}/s; simulate float32 {r['simulate_f32_traj_steps_per_s']:.3g}/s "
+              f"(fused/simulate {r['fused_f32_over_simulate_f32']:.0f}x)")
+        out = args.out or RESULTS / f"fused_gpu{'_quick' if q else ''}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(fused, indent=1) + "\n")
+        print(f"wrote {out}")
+        return
     if args.only_fused:
-        if gpu:
-            raise SystemExit("--only-fused compares CPU kernels; drop --device cuda")
         fused = []
         for M in ([10**4] if q else [10**4, 10**5]):
             steps = 50 if q else 2 * 10**7 // M

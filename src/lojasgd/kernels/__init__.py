@@ -8,6 +8,9 @@ Self-contained (numpy, numba and torch in, plain arrays out; nothing else from `
   in one compiled numba kernel (closed-form landscapes, machine-learning and bounded noise),
   with exact records; :func:`shard_slice`, :func:`save_result`, :func:`load_result` and
   :func:`merge` for sweeps split into shards;
+* :mod:`~lojasgd.kernels.cuda` — :func:`~lojasgd.kernels.cuda.fused_sgd_cuda`, the same run as a
+  ``numba.cuda`` kernel (one thread per trajectory, float32 or float64, no records or traces);
+  not imported here, so that nothing imports ``numba.cuda`` unless a CUDA run is asked for;
 * :mod:`~lojasgd.kernels.reference` — :func:`reference_sgd`, the same run as a torch tensor
   program on the same stream (the tests' reference).
 """

@@ -211,12 +211,15 @@ def simulate(
         max_trace_bytes: refuse, before allocating anything, a trace larger than this.
         check_every: how often (in steps) to test the early-stop condition.
         backend: ``"tensor"`` (the batched torch program, any landscape and noise),
-            ``"fused"`` (one compiled numba kernel for all steps, on the CPU in float64, for the
-            closed-form examples — hyperbola, flat and plateau valleys, linear regression — with
-            machine-learning or bounded noise; needs ``rng="counter"``), or ``"auto"`` (the default): fused
-            where it applies and ``rng="counter"``, else tensor. ``meta["backend"]`` says which ran.
+            ``"fused"`` (one compiled numba kernel for all steps, for the closed-form examples —
+            hyperbola, flat and plateau valleys, linear regression — with machine-learning or
+            bounded noise; needs ``rng="counter"``; on the CPU in float64, or on a CUDA device in
+            float32 or float64 through :func:`lojasgd.kernels.cuda.fused_sgd_cuda`, one thread per
+            trajectory, without records or traces), or ``"auto"`` (the default): fused where it applies
+            and ``rng="counter"``, else tensor. ``meta["backend"]`` says which ran: ``"tensor"``,
+            ``"fused"`` (CPU) or ``"fused-cuda"``.
         rng: ``"counter"`` (the default: the counter-based stream of :mod:`lojasgd.kernels.stream`; the
-            draws of trajectory m at step k depend on (seed, m, k) only, the same in both backends, so
+            draws of trajectory m at step k depend on (seed, m, k) only, the same in every backend, so
             results do not depend on M or the backend, and runs can be sharded and merged) or ``"torch"``
             (one ``torch.Generator`` seeded by ``seed``, as in lojasgd 0.1: the draws depend on M).
         shard: ``(i, n)``: run only the i-th of n contiguous slices of the M trajectories (needs
@@ -286,11 +289,12 @@ def simulate(
         schedule = None
         eta_vec = validation.per_trajectory("eta", eta, M_total, device=device, dtype=dtype,
                                             positive=True)[offset:offset + M]
-    spec = _fused_spec(landscape, noise, device, dtype)
+    spec = _fused_spec(landscape, noise, device, dtype, backend=backend, record_every=record_every,
+                       trace_every=trace_every)
     if backend == "fused" and (spec is None or rng != "counter"):
         why = ("rng='counter'" if spec is not None else
                "a closed-form example landscape (Hyperbola, FlatValley, PlateauValley, LinearRegression) with "
-               "MLNoise or BoundedNoise, on the CPU in float64")
+               "MLNoise or BoundedNoise, on the CPU in float64 or on a CUDA device (numba.cuda) in float32/float64")
         raise ValueError(f"backend='fused' needs {why}; got {landscape!r}, {noise!r}, rng={rng!r}, "
                          f"device={device}, dtype={dtype}")
     if backend != "tensor" and spec is not None and rng == "counter":
@@ -440,34 +444,57 @@ def _np(t: Tensor) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- the fused path
-def _fused_spec(landscape: Landscape, noise: Noise, device: torch.device, dtype: torch.dtype):
-    """(kernel landscape name, params, noise name, scale, direction) when a fused kernel runs this problem, else None.
+def _fused_spec(landscape: Landscape, noise: Noise, device: torch.device, dtype: torch.dtype, *,
+                backend: str = "auto", record_every: int | None = None, trace_every: int | None = None):
+    """(kernel landscape name, params, noise name, scale, direction, device) when a fused kernel runs this problem, else None.
 
     A landscape offers a kernel through a ``fused_spec()`` method defined on its own class (so
-    that a subclass which changes the loss never runs its parent's kernel).
+    that a subclass which changes the loss never runs its parent's kernel). The CPU kernel runs
+    float64 on ``device.type == "cpu"``; the CUDA kernel float32 or float64 on a CUDA device where
+    ``numba.cuda`` is available (imported only here, only for a CUDA device), without records or
+    traces: with ``backend="auto"`` a run that asks for them goes to the tensor path, with
+    ``backend="fused"`` it is refused (ValueError naming the argument).
     """
     from ..noise import BoundedNoise, MLNoise
 
-    if device.type != "cpu" or dtype != torch.float64:
+    if device.type == "cuda":
+        if dtype not in (torch.float32, torch.float64):
+            return None
+    elif device.type != "cpu" or dtype != torch.float64:
         return None
     if "fused_spec" not in type(landscape).__dict__ or type(noise) not in (MLNoise, BoundedNoise):
         return None
+    if device.type == "cuda":
+        asked = [f"{k}={v}" for k, v in (("record_every", record_every), ("trace_every", trace_every)) if v is not None]
+        if asked:
+            if backend == "fused":
+                raise ValueError(f"{', '.join(asked)}: the CUDA fused kernel keeps no records or traces; "
+                                 "use backend='auto' or 'tensor' for them")
+            return None
+        from ..kernels.cuda import cuda_available
+
+        if not cuda_available():
+            return None
     name, params = landscape.fused_spec()
     kind, scale = ("ml", noise.sigma) if type(noise) is MLNoise else ("bounded", noise.s)
     scale = scale if isinstance(scale, float) else scale.detach().cpu().numpy()
     direction = noise.direction if isinstance(noise.direction, str) else noise.direction.detach().cpu().numpy()
-    return name, params, kind, scale, direction
+    return name, params, kind, scale, direction, device
 
 
 def _run_fused(spec, noise, theta, offset, M_total, eta_vec, schedule, r_vec, steps, seed, stop_on_exit, stop_tol,
                check_every, record_every, levels, trace_every, trace_theta, progress, landscape) -> SGDResult:
-    """simulate() through :func:`lojasgd.kernels.fused_sgd` on the same stream (``rng="counter"``)."""
+    """simulate() through :func:`lojasgd.kernels.fused_sgd` (CPU) or :func:`lojasgd.kernels.cuda.fused_sgd_cuda`
+    (CUDA device) on the same stream (``rng="counter"``)."""
     from ..kernels import fused_sgd
 
-    name, params, kind, scale, direction = spec
+    name, params, kind, scale, direction, device = spec
     M = theta.shape[0]
     if not isinstance(scale, float):
         scale = scale[offset:offset + M] if scale.shape[0] == M_total else scale
+    if device.type == "cuda":
+        return _run_fused_cuda(spec, noise, theta, offset, M_total, eta_vec, schedule, r_vec, steps, seed,
+                               stop_on_exit, stop_tol, check_every, scale, landscape)
     eta_kw = dict(eta=1.0, eta_steps=schedule.values(steps)) if schedule is not None else dict(eta=_np(eta_vec))
     res = fused_sgd(name, _np(theta), noise=kind, scale=scale, direction=direction, r=_np(r_vec), steps=steps,
                     seed=seed, traj_offset=offset, params=params, stop_on_exit=stop_on_exit, stop_tol=stop_tol,
@@ -493,6 +520,27 @@ def _run_fused(spec, noise, theta, offset, M_total, eta_vec, schedule, r_vec, st
         theta_trace=res.theta_trace if trace_theta else None,
         meta={"landscape": repr(landscape), "noise": repr(noise), "seed": seed, "device": "cpu",
               "dtype": str(torch.float64), "backend": "fused", "rng": "counter", "traj_offset": offset,
+              "n_total": M_total, "kernel": res,
+              "schedule": repr(schedule) if schedule is not None else "per-trajectory constant"},
+    )
+
+
+def _run_fused_cuda(spec, noise, theta, offset, M_total, eta_vec, schedule, r_vec, steps, seed, stop_on_exit,
+                    stop_tol, check_every, scale, landscape) -> SGDResult:
+    """simulate() through the CUDA kernel: θ₀, η and r stay on the GPU (torch tensors), results come back as numpy."""
+    from ..kernels.cuda import fused_sgd_cuda
+
+    name, params, kind, _, direction, device = spec
+    eta_kw = dict(eta=1.0, eta_steps=schedule.values(steps)) if schedule is not None else dict(eta=eta_vec)
+    res = fused_sgd_cuda(name, theta, noise=kind, scale=scale, direction=direction, r=r_vec, steps=steps, seed=seed,
+                         traj_offset=offset, params=params, stop_on_exit=stop_on_exit, stop_tol=stop_tol,
+                         check_every=check_every, dtype=theta.dtype, device=device.index, **eta_kw)
+    return SGDResult(
+        exit_step=res.exit_step, path_length=res.path_length, total_path_length=res.total_path_length,
+        max_distance=res.max_distance, theta_final=res.theta_final, loss_final=res.loss_final,
+        steps_run=res.steps_run, r=_np(r_vec), diverged=res.diverged,
+        meta={"landscape": repr(landscape), "noise": repr(noise), "seed": seed, "device": str(device),
+              "dtype": str(theta.dtype), "backend": "fused-cuda", "rng": "counter", "traj_offset": offset,
               "n_total": M_total, "kernel": res,
               "schedule": repr(schedule) if schedule is not None else "per-trajectory constant"},
     )
