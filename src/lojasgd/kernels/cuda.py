@@ -7,7 +7,7 @@ r"""The fused SGD kernel on a CUDA GPU (numba.cuda): one thread per trajectory, 
 
 with the same landscapes (``"hyperbola"`` :math:`F(a,b) = (ab-1)^2/2`; ``"flat_valley"``
 :math:`F = \theta_1^2/2`, n ≥ 2; ``"plateau_valley"`` :math:`F = x^2/2 + h\,S((|y|-c)/w)`, n = 2;
-``"linear_regression"`` :math:`F = \frac1N\sum_i (x_i\cdot\theta - y_i)^2`), the same noise
+``"linear_regression"`` :math:`F = \frac1{2N}\sum_i (x_i\cdot\theta - y_i)^2`), the same noise
 (``"ml"``: :math:`g = \nabla F + \sqrt{\sigma\max(F, 0)}\,\xi`; ``"bounded"``:
 :math:`g = \nabla F + s\,\xi`), every direction kind of :mod:`lojasgd.kernels.stream`, the same
 exit rule (step k+1 leaves when :math:`|\theta_{k+1}-\theta_0|^2 > r^2`), the same divergence rule
@@ -163,16 +163,15 @@ def _make_kernel(LAND: int, NOISE: int, KIND: int, TWO_D: bool, F32: bool):  # n
         for q in range(n):
             GG[q, m] = ZERO
         Fs = ZERO
-        c2 = TWO / F(N)
         for i in range(N):
             r = -yv[i]
             for q in range(n):
                 r += X[i, q] * TH[q, m]
             Fs += r * r
-            c = c2 * r
+            c = r / F(N)
             for q in range(n):
                 GG[q, m] += c * X[i, q]
-        return Fs / F(N)
+        return HALF * Fs / F(N)
 
     if TWO_D:
         @cuda.jit
