@@ -5,7 +5,7 @@ eta = 0.3, theta0 = (1.2, 1.0), radius r = 0.75, 400 steps, M = 10^6 trajectorie
 Stores, for each of the M / 1000 consecutive blocks of 1000 trajectories, how many
 stayed in the closed ball: blocks of 10^4, 10^5, 10^6 are sums of these.
 
-Usage, from the repository root (about two minutes on one core):
+Usage, from the repository root (seconds on one core with the fused kernel that simulate picks):
 
     .venv/bin/python scripts/scale_run.py --out data/scale.npz
 """

@@ -3,7 +3,7 @@
 Data: N = 4 samples x_i in R^4 (standard normal rows scaled to unit length, seed 0), targets
 y = (1, -1, 0.5, -0.5); network: TanhNetwork(width=8, depth=3) with Chatterjee's
 initialisation of output scale lambda = 8 (W_1 = 0, hidden weights from seed 1).
-SGD with mini-batches of size b drawn with replacement, step eta = 0.02, 600 steps,
+SGD with mini-batches of size b drawn with replacement, step eta = 0.04, 600 steps,
 ``reps`` trajectories per b, one batched run per b. For every trajectory it stores the
 largest distance max_k |theta_k - theta_0| reached, so that the probability of staying
 in B(theta0, r) is P(max distance <= r) for every radius r at once, and the final loss;
@@ -29,7 +29,7 @@ from lojasgd import estimate, noise, sgd
 from lojasgd.examples import tanh_network
 
 BATCHES = (1, 2, 4, 8, 16)
-ETA = 0.02
+ETA = 0.04
 SCALE = 8.0
 TARGETS = (1.0, -1.0, 0.5, -0.5)
 ALPHA_RADIUS = 1.0
