@@ -6,6 +6,10 @@
 the tanh network and an ``nn.Module`` in float64 and float32, mini-batches with and without
 replacement and injected noise). A faster step that changes one bit, one exit step, one
 divergence flag or the step at which a run stops fails here.
+
+Bit for bit holds for the torch version and CPU capability that wrote the file (``platform``
+in it); elsewhere torch's own kernels may round differently, and the floats are compared to
+a relative 1e-9 (float64) or 1e-4 (float32) instead, the integers and flags still exactly.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from lojasgd.sgd import simulate
 
@@ -25,6 +30,7 @@ golden = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(golden)
 EXPECTED = np.load(DATA / "simulate_golden.npz")
 CONFIGS = golden.configs()
+SAME_PLATFORM = str(EXPECTED["platform"]) == f"{torch.__version__} {torch.backends.cpu.get_cpu_capability()}"
 
 
 @pytest.mark.parametrize("case", CONFIGS, ids=[c[0] for c in CONFIGS])
@@ -44,6 +50,15 @@ def test_tensor_path_matches_commit_fde362e_bit_for_bit(case):
     if res.theta_trace is not None:
         got["theta_trace"] = res.theta_trace
     keys = sorted(k.split("/", 1)[1] for k in EXPECTED.files if k.startswith(name + "/"))
+    if not SAME_PLATFORM:
+        for k in keys:
+            want = EXPECTED[f"{name}/{k}"]
+            rtol = 1e-9 if want.dtype == np.float64 else 1e-4
+            if want.dtype.kind == "f":
+                np.testing.assert_allclose(got[k], want, rtol=rtol, atol=rtol * np.nanmax(np.abs(want), initial=0))
+            else:
+                np.testing.assert_array_equal(got[k], want)
+        return
     assert sorted(got) == keys
     for k in keys:
         want = EXPECTED[f"{name}/{k}"]

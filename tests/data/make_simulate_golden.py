@@ -93,5 +93,6 @@ if __name__ == "__main__":
 
     warnings.simplefilter("ignore")
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).with_name("simulate_golden.npz")
-    np.savez_compressed(out, **run(simulate))
+    platform = np.asarray(f"{torch.__version__} {torch.backends.cpu.get_cpu_capability()}")
+    np.savez_compressed(out, platform=platform, **run(simulate))
     print(f"wrote {out}")
