@@ -1,8 +1,12 @@
 """Writes tests/data/simulate_golden.npz: outputs of simulate's tensor path at commit fde362e.
 
-Run once with the simulator of that commit (``git show fde362e:src/lojasgd/sgd/simulate.py``)
-on the import path; ``tests/test_simulate_golden.py`` checks that today's tensor path gives
-the same numbers bit for bit. The configurations are in :func:`configs` (shared with the test).
+Written with that commit's package on the import path::
+
+    git archive fde362e src | tar -x -C /tmp/old && PYTHONPATH=/tmp/old/src python tests/data/make_simulate_golden.py
+
+``tests/test_simulate_golden.py`` checks that today's tensor path gives the same numbers bit
+for bit. The configurations are in :func:`configs` (shared with the test); every tensor in
+them has an explicit dtype, so a test that changes torch's default dtype changes nothing.
 """
 
 from __future__ import annotations
@@ -32,11 +36,12 @@ def configs():
     net = TanhNetwork(X, y, width=5, depth=3)
     net0 = net.chatterjee_init(3.0, generator=torch.Generator().manual_seed(1))
     torch.manual_seed(0)
-    module = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Tanh(), torch.nn.Linear(3, 1)).double()
+    module = torch.nn.Sequential(torch.nn.Linear(4, 3, dtype=torch.float64), torch.nn.Tanh(),
+                                 torch.nn.Linear(3, 1, dtype=torch.float64))
     mod = ModuleRegression(module, X, y)
     mod0 = mod.theta_of_module()
-    hyp0 = torch.tensor([1.5, 1.0])
-    eta_vec = torch.linspace(0.02, 0.9, 40)  # the large steps diverge
+    hyp0 = torch.tensor([1.5, 1.0], dtype=torch.float64)  # explicit dtypes: a test may change the default
+    eta_vec = torch.linspace(0.02, 0.9, 40, dtype=torch.float64)  # the large steps diverge
     out = []
     for rng in ("torch", "counter"):
         base = dict(backend="tensor", rng=rng)
@@ -53,8 +58,8 @@ def configs():
             (f"hyp-stoptol-{rng}", Hyperbola(), MLNoise(0.5), hyp0,
              dict(eta=0.2, r=5.0, steps=4000, n_traj=20, seed=6, stop_tol=1e-20, check_every=25, **base)),
             (f"plateau-bounded-schedule-{rng}", PlateauValley(), BoundedNoise(0.3, direction="gaussian"),
-             torch.tensor([0.3, 0.1]),
-             dict(eta=robbins_monro(0.3, 0.7), r=torch.linspace(0.2, 1.0, 25), steps=250, seed=7,
+             torch.tensor([0.3, 0.1], dtype=torch.float64),
+             dict(eta=robbins_monro(0.3, 0.7), r=torch.linspace(0.2, 1.0, 25, dtype=torch.float64), steps=250, seed=7,
                   n_traj=25, **base)),
             (f"net-minibatch-{rng}", net, MiniBatch(2), net0,
              dict(eta=0.1, r=0.35, steps=120, n_traj=30, seed=8, record_every=20, **base)),
@@ -63,7 +68,7 @@ def configs():
             (f"module-ml-{rng}", mod, MLNoise(1.0, direction="gaussian"), mod0,
              dict(eta=0.1, r=1.0, steps=80, n_traj=20, seed=10, **base)),
             (f"module-minibatch-{rng}", mod, MiniBatch(1), mod0,
-             dict(eta=torch.linspace(0.1, 3.0, 16), r=1.0, steps=80, n_traj=16, seed=11, stop_on_exit=False, **base)),
+             dict(eta=torch.linspace(0.1, 3.0, 16, dtype=torch.float64), r=1.0, steps=80, n_traj=16, seed=11, stop_on_exit=False, **base)),
         ]
     return out
 
@@ -94,5 +99,6 @@ if __name__ == "__main__":
     warnings.simplefilter("ignore")
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).with_name("simulate_golden.npz")
     platform = np.asarray(f"{torch.__version__} {torch.backends.cpu.get_cpu_capability()}")
+    print("simulate from", sys.modules[simulate.__module__].__file__)
     np.savez_compressed(out, platform=platform, **run(simulate))
     print(f"wrote {out}")
