@@ -41,6 +41,7 @@ def configs():
     mod = ModuleRegression(module, X, y)
     mod0 = mod.theta_of_module()
     hyp0 = torch.tensor([1.5, 1.0], dtype=torch.float64)  # explicit dtypes: a test may change the default
+    shifts = torch.linspace(-0.3, 0.3, 24, dtype=torch.float64)  # one start per trajectory
     eta_vec = torch.linspace(0.02, 0.9, 40, dtype=torch.float64)  # the large steps diverge
     out = []
     for rng in ("torch", "counter"):
@@ -51,6 +52,8 @@ def configs():
             (f"hyp-ml-noexitstop-{rng}", Hyperbola(), MLNoise(2.0, direction="sphere"), hyp0,
              dict(eta=0.05, r=0.3, steps=200, n_traj=30, seed=4, stop_on_exit=False, record_every=7,
                   trace_every=9, trace_theta=True, **base)),
+            (f"hyp-per-row-starts-{rng}", Hyperbola(), MLNoise(1.5), hyp0 + shifts[:, None],
+             dict(eta=0.05, r=0.2, steps=150, seed=12, stop_on_exit=False, record_every=25, **base)),
             (f"hyp-diverge-{rng}", Hyperbola(), MLNoise(4.0), hyp0,
              dict(eta=eta_vec, r=1e200, steps=150, n_traj=40, seed=5, record_every=10, **base)),
             (f"hyp-diverge-noexitstop-{rng}", Hyperbola(), MLNoise(4.0), hyp0,
