@@ -307,7 +307,10 @@ def simulate(
 
         counter = TorchStream(seed, torch.arange(offset, offset + M, device=device))
 
-    theta0_all = theta.clone()  # the centres: distances are |θ_k − θ_0|, recomputed (no running displacement)
+    # the centres: distances are |θ_k − θ_0|, recomputed (no running displacement). A start shared by
+    # all rows is kept as one row, broadcast in the subtraction (the same differences, one pass less).
+    shared_start = M == 1 or bool((theta == theta[:1]).all())
+    theta0_all = theta[:1].clone() if shared_start else theta.clone()
     # Buffers written in place every step (no per-step allocation of an (M, n) tensor: on the
     # CPU a fresh large block costs page faults as much as a pass over it). The arithmetic is
     # that of the plain expressions they replace, so the numbers are the same bit for bit.
