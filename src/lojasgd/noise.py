@@ -80,11 +80,12 @@ def draw_directions(
 
 
 def _signs(shape, generator, device, dtype) -> Tensor:
-    """Independent fair signs ±1 of ``dtype``, from ``torch.randint(0, 2)`` (the draws of every release).
+    """Independent fair signs ±1 of ``dtype`` from ``torch.randint(0, 2, shape)`` on ``generator``.
 
-    On the CPU the integers are drawn straight into the floating dtype: the same generator
-    words and the same values as drawing int64 and converting (the CPU kernel takes one 32-bit
-    word per entry whatever the dtype), one pass fewer. Elsewhere they are converted.
+    On the CPU the 0/1 integers are drawn straight into the floating dtype: the same values
+    from the same generator state as drawing int64 and converting (the CPU kernel takes one
+    32-bit word per entry whatever the dtype; ``tests/test_noise.py`` checks it), without the
+    conversion pass. On other devices they are drawn as int64 and converted, as before.
     """
     if torch.device(device).type == "cpu":
         bits = torch.randint(0, 2, shape, generator=generator, device=device, dtype=dtype)
