@@ -308,12 +308,14 @@ def simulate(
         counter = TorchStream(seed, torch.arange(offset, offset + M, device=device))
 
     # the centres: distances are |θ_k − θ_0|, recomputed (no running displacement). A start shared by
-    # all rows is kept as one row, broadcast in the subtraction (the same differences, one pass less).
+    # all rows is kept as one row and broadcast in the subtraction: the same differences (up to the
+    # sign of a zero where one row has −0.0 and another +0.0, which no norm sees), one (M, n) read less.
     shared_start = M == 1 or bool((theta == theta[:1]).all())
     theta0_all = theta[:1].clone() if shared_start else theta.clone()
-    # Buffers written in place every step (no per-step allocation of an (M, n) tensor: on the
-    # CPU a fresh large block costs page faults as much as a pass over it). The arithmetic is
-    # that of the plain expressions they replace, so the numbers are the same bit for bit.
+    # Buffers written in place every step, so that no (M, n) tensor is allocated per step by the
+    # bookkeeping. Each op is the one of the plain expression it replaces (same kernels, same
+    # order of rounding), so the numbers are those of fde362e bit for bit
+    # (tests/test_simulate_golden.py).
     disp = torch.empty_like(theta)  # θ_k − θ_0
     dist = torch.empty(M, dtype=dtype, device=device)  # |θ_k − θ_0|
     g_norm = torch.empty(M, dtype=dtype, device=device)  # |g_k|, then the step length η_k|g_k|
