@@ -22,6 +22,16 @@ Usage::
     python benchmarks/bench_sgd.py --only-fused         # only the fused / roofline / simulate comparison
     python benchmarks/bench_sgd.py --only-fused --device cuda   # the CUDA fused kernel, float32, M = 10^7:
                                                                 # writes fused_gpu.json (needs a real GPU)
+    python benchmarks/bench_sgd.py --tensor-path --against fde362e   # the tensor path, now and at a revision
+
+``--tensor-path`` times ``simulate(..., backend="tensor")`` on the network path (chapter 5's
+kind of tanh network with n = 1568 parameters, as :class:`TanhNetwork` and as the same network
+written as an ``nn.Module`` in :class:`~lojasgd.landscapes.ModuleRegression`, M = 1000,
+mini-batches of one sample) and on the hyperbola (M = 10⁴ and 10⁵, machine-learning noise), on
+both random streams. With ``--against REV`` the package of that git revision is loaded
+alongside (as ``lojasgd_base``, landscapes and noise models included) and timed interleaved
+with today's in the same process; the ratio is the median over repetitions of the ratio within
+each. On the CPU the times are process CPU times (robust to other jobs on a shared machine).
 
 Report ratios from one run, not absolute times: the machine may be shared.
 """
@@ -304,6 +314,98 @@ def network(device, dtype, n: int = 16, d: int = 16, width: int = 32, depth: int
     return net, theta0
 
 
+def load_revision(rev: str):
+    """The ``lojasgd`` package of git revision ``rev`` (its ``src/lojasgd``), imported as ``lojasgd_base``."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    dest = Path(tempfile.mkdtemp(prefix="lojasgd-base-"))
+    archive = subprocess.run(["git", "-C", str(root), "archive", rev, "src/lojasgd"], check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True)
+    pkg = dest / "src" / "lojasgd"
+    spec = importlib.util.spec_from_file_location("lojasgd_base", pkg / "__init__.py",
+                                                  submodule_search_locations=[str(pkg)])
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["lojasgd_base"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _tensor_problems(pkg, device):
+    """(name, landscape, noise, theta0, eta, M, steps) of the tensor-path comparison, built from package ``pkg``."""
+    import importlib
+
+    tanh = importlib.import_module(f"{pkg.__name__}.examples.tanh_network")
+    hyp = importlib.import_module(f"{pkg.__name__}.examples.hyperbola")
+    lands = importlib.import_module(f"{pkg.__name__}.landscapes")
+    nz = importlib.import_module(f"{pkg.__name__}.noise")
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(16, 16, generator=g, dtype=torch.float64)
+    X = X / X.norm(dim=1, keepdim=True)
+    y = torch.randn(16, generator=g, dtype=torch.float64)
+    net = tanh.TanhNetwork(X, y, width=32, depth=3)  # n = 32·16 + 32·32 + 32 = 1568
+    theta_net = net.chatterjee_init(4.0, generator=torch.Generator().manual_seed(1))
+    module = torch.nn.Sequential(  # the same network as an nn.Module (same parameter order and n)
+        torch.nn.Linear(16, 32, bias=False, dtype=torch.float64), torch.nn.Tanh(),
+        torch.nn.Linear(32, 32, bias=False, dtype=torch.float64), torch.nn.Tanh(),
+        torch.nn.Linear(32, 1, bias=False, dtype=torch.float64))
+    wrapped = lands.ModuleRegression(module, X, y)
+    gpu = torch.device(device).type == "cuda"
+    out = [("tanh-network", net, nz.MiniBatch(1), theta_net, 1e-3, 1000, 200 if gpu else 15),
+           ("nn.Module", wrapped, nz.MiniBatch(1), theta_net, 1e-3, 1000, 100 if gpu else 8)]
+    for M in (10**4, 10**5):
+        out.append(("hyperbola", hyp.Hyperbola(), nz.MLNoise(1.0), torch.tensor([1.5, 1.0], dtype=torch.float64), 0.05,
+                    M, (500 if gpu else 2 * 10**6 // M)))
+    return out
+
+
+def tensor_path_comparison(device, reps: int, against: str | None) -> list[dict]:
+    """Trajectory-steps/s of the tensor path on the network path and the hyperbola, both streams, against a revision."""
+    import lojasgd
+
+    device = torch.device(device)
+    clock = time.perf_counter if device.type == "cuda" else time.process_time
+    base = load_revision(against) if against else None
+    now = _tensor_problems(lojasgd, device)
+    then = _tensor_problems(base, device) if base else [None] * len(now)
+    records = []
+    for cur, old in zip(now, then):
+        name, land, noise, theta0, eta, M, steps = cur
+        for rng in ("torch", "counter"):
+            kw = dict(eta=eta, r=1e6, n_traj=M, device=device, backend="tensor", rng=rng)
+            runs = {"now": lambda s, kw=kw, c=cur: simulate(c[1], c[2], c[3], steps=s, seed=2, **kw)}
+            if old is not None:
+                runs["base"] = lambda s, kw=kw, o=old: base.sgd.simulate(o[1], o[2], o[3], steps=s, seed=2, **kw)
+            for fn in runs.values():
+                fn(2)  # warm-up
+            times: dict[str, list[float]] = {k: [] for k in runs}
+            for i in tqdm(range(reps), desc=f"{name} M={M} {rng}", unit="rep", leave=False):
+                for key in (list(runs) if i % 2 == 0 else list(runs)[::-1]):  # alternate the order
+                    _sync(device)
+                    t = clock()
+                    runs[key](steps)
+                    _sync(device)
+                    times[key].append(clock() - t)
+            rec = {"landscape": name, "dim": land.dim, "M": M, "steps": steps, "rng": rng, "device": device.type,
+                   "timing_reps": reps, "clock": clock.__name__,
+                   "traj_steps_per_s": M * steps / statistics.median(times["now"])}
+            if old is not None:
+                rec.update(against=against, base_traj_steps_per_s=M * steps / statistics.median(times["base"]),
+                           speedup=statistics.median(b / n for b, n in zip(times["base"], times["now"])),
+                           speedup_of_fastest=min(times["base"]) / min(times["now"]))
+            records.append(rec)
+    print(f"\ntensor path ({device}): trajectory-steps/s now" + (f" and at {against}; speedup = median of per-repetition ratios" if against else ""))
+    print(f"{'landscape':<14}{'n':>6}{'M':>8}{'rng':>9}{'now/s':>11}" + (f"{'base/s':>11}{'speedup':>9}{'fastest':>9}" if against else ""))
+    for r in records:
+        line = f"{r['landscape']:<14}{r['dim']:>6}{r['M']:>8}{r['rng']:>9}{r['traj_steps_per_s']:>11.3g}"
+        if against:
+            line += f"{r['base_traj_steps_per_s']:>11.3g}{r['speedup']:>8.2f}x{r['speedup_of_fastest']:>8.2f}x"
+        print(line)
+    return records
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--device", default="cpu")
@@ -314,6 +416,10 @@ def main() -> None:
     ap.add_argument("--only-fused", action="store_true",
                     help="only the fused/roofline/simulate comparison (CPU; writes fused_cpu.json), or with "
                          "--device cuda the CUDA fused kernel in float32 at M = 10^7 (writes fused_gpu.json)")
+    ap.add_argument("--tensor-path", action="store_true",
+                    help="only the tensor-path comparison (network path and hyperbola, both streams); writes tensor_path_<cpu|gpu>.json")
+    ap.add_argument("--against", default=None, metavar="REV",
+                    help="with --tensor-path: also time the package of this git revision, interleaved")
     args = ap.parse_args()
     if args.reps < 1:
         raise SystemExit(f"--reps={args.reps} must be >= 1")
@@ -324,6 +430,13 @@ def main() -> None:
     device_name = torch.cuda.get_device_name(device) if device.type == "cuda" else (platform.processor() or platform.machine())
     q = args.quick
 
+    if args.tensor_path:
+        recs = tensor_path_comparison(device, args.reps, args.against)
+        out = args.out or RESULTS / f"tensor_path_{'gpu' if device.type == 'cuda' else 'cpu'}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(recs, indent=1) + "\n")
+        print(f"wrote {out}")
+        return
     configs = []  # (landscape name, dtype, M, steps, loop trajectories, loop steps)
     gpu = device.type == "cuda"
     if args.only_fused and gpu:

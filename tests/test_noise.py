@@ -134,3 +134,20 @@ def test_errors_name_the_argument():
         MiniBatch(9, replace=False).sample(_regression(), torch.zeros(1, 6))
     with pytest.raises(TypeError, match="sigma=True"):
         MLNoise(True)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_directions_are_the_draws_of_the_int64_formula_bit_for_bit(dtype):
+    """Signs drawn straight into the float dtype: the same numbers as int64 draws converted (fde362e's formula)."""
+    bits = {torch.float64: torch.int64, torch.float32: torch.int32}[dtype]
+    for M, dim in [(1, 1), (3, 2), (17, 7), (1000, 2), (5, 1568)]:
+        old = (torch.randint(0, 2, (M, dim), generator=GEN(M + dim)).to(dtype) * 2 - 1) / math.sqrt(dim)
+        new = draw_directions("rademacher", M, dim, GEN(M + dim), "cpu", dtype)
+        assert new.dtype == dtype and torch.equal(new.view(bits), old.view(bits))
+        e = torch.tensor([0.6, 0.8], dtype=dtype)
+        old = (torch.randint(0, 2, (M, 1), generator=GEN(M)).to(dtype) * 2 - 1) * e
+        assert torch.equal(draw_directions([0.6, 0.8], M, 2, GEN(M), "cpu", dtype).view(bits), old.view(bits))
+        z = torch.randn((M, dim), generator=GEN(dim), dtype=dtype)
+        assert torch.equal(draw_directions("sphere", M, dim, GEN(dim), "cpu", dtype),
+                           z / torch.linalg.vector_norm(z, dim=-1, keepdim=True))
+        assert torch.equal(draw_directions("gaussian", M, dim, GEN(dim), "cpu", dtype), z / math.sqrt(dim))

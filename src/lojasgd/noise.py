@@ -70,15 +70,28 @@ def draw_directions(
     if isinstance(direction, Tensor):
         if direction.numel() != dim:
             raise ValueError(f"direction has length {direction.numel()} but the landscape has dim={dim}")
-        signs = torch.randint(0, 2, (M, 1), generator=generator, device=device).to(dtype) * 2 - 1
-        return signs * direction.to(device=device, dtype=dtype)
+        return _signs((M, 1), generator, device, dtype) * direction.to(device=device, dtype=dtype)
     if direction == "rademacher":
-        signs = torch.randint(0, 2, (M, dim), generator=generator, device=device).to(dtype) * 2 - 1
-        return signs / math.sqrt(dim)
+        return _signs((M, dim), generator, device, dtype).div_(math.sqrt(dim))
     z = torch.randn((M, dim), generator=generator, device=device, dtype=dtype)
     if direction == "sphere":
-        return z / torch.linalg.vector_norm(z, dim=-1, keepdim=True)
-    return z / math.sqrt(dim)
+        return z.div_(torch.linalg.vector_norm(z, dim=-1, keepdim=True))
+    return z.div_(math.sqrt(dim))
+
+
+def _signs(shape, generator, device, dtype) -> Tensor:
+    """Independent fair signs ±1 of ``dtype`` from ``torch.randint(0, 2, shape)`` on ``generator``.
+
+    On the CPU the 0/1 integers are drawn straight into the floating dtype: the same values
+    from the same generator state as drawing int64 and converting (the CPU kernel takes one
+    32-bit word per entry whatever the dtype; ``tests/test_noise.py`` checks it), without the
+    conversion pass. On other devices they are drawn as int64 and converted, as before.
+    """
+    if torch.device(device).type == "cpu":
+        bits = torch.randint(0, 2, shape, generator=generator, device=device, dtype=dtype)
+    else:
+        bits = torch.randint(0, 2, shape, generator=generator, device=device).to(dtype)
+    return bits.mul_(2).sub_(1)
 
 
 def _direction_bound(direction: str | Tensor) -> float:
@@ -158,7 +171,7 @@ class AdditiveNoise(Noise):
 
     def gradient(self, landscape, theta, xi) -> Tensor:
         F, g = landscape.value_and_grad(theta)
-        return g + self.amplitude(F).unsqueeze(-1) * xi
+        return (self.amplitude(F).unsqueeze(-1) * xi).add_(g)  # = g + a ξ (one (M, n) tensor, not two)
 
     def variance(self, landscape, theta) -> Tensor:
         return self.amplitude(landscape.loss(theta)) ** 2
@@ -187,7 +200,7 @@ class MLNoise(AdditiveNoise):
 
     def amplitude(self, F: Tensor) -> Tensor:
         r""":math:`a = \sqrt{\sigma F}` (F clipped at 0 against rounding)."""
-        return torch.sqrt(_per_row(self.sigma, F) * F.clamp_min(0))
+        return F.clamp_min(0).mul_(_per_row(self.sigma, F)).sqrt_()  # √(σ·F⁺), in place on one new tensor
 
     def variance(self, landscape, theta) -> Tensor:
         r""":math:`\sigma F(\theta)`, computed as a product (exactly, not as the square of a square root)."""

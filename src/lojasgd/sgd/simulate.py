@@ -23,6 +23,7 @@ its exit point exactly; a schedule's bad step stops the run with an error naming
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -311,8 +312,21 @@ def simulate(
 
         counter = TorchStream(seed, torch.arange(offset, offset + M, device=device))
 
-    theta0_all = theta.clone()  # the centres: distances are |θ_k − θ_0|, recomputed (no running displacement)
-    alive = torch.ones(M, dtype=torch.bool, device=device)
+    # the centres: distances are |θ_k − θ_0|, recomputed (no running displacement). A start shared by
+    # all rows is kept as one row and broadcast in the subtraction: the same differences (up to the
+    # sign of a zero where one row has −0.0 and another +0.0, which no norm sees), one (M, n) read less.
+    shared_start = M == 1 or bool((theta == theta[:1]).all())
+    theta0_all = theta[:1].clone() if shared_start else theta.clone()
+    # Buffers written in place every step, so that no (M, n) tensor is allocated per step by the
+    # bookkeeping. Each op is the one of the plain expression it replaces (same kernels, same
+    # order of rounding), so the numbers are those of fde362e bit for bit
+    # (tests/test_simulate_golden.py).
+    disp = torch.empty_like(theta)  # θ_k − θ_0
+    dist = torch.empty(M, dtype=dtype, device=device)  # |θ_k − θ_0|
+    g_norm = torch.empty(M, dtype=dtype, device=device)  # |g_k|, then the step length η_k|g_k|
+    inside = torch.empty(M, dtype=torch.bool, device=device)  # dist ≤ r
+    leaving = torch.empty(M, dtype=torch.bool, device=device)  # alive and not inside
+    alive = torch.ones(M, dtype=torch.bool, device=device)  # updated in place only
     diverged = torch.zeros(M, dtype=torch.bool, device=device)
     exit_step = torch.full((M,), -1, dtype=torch.int64, device=device)
     path = torch.zeros(M, dtype=dtype, device=device)
@@ -327,10 +341,9 @@ def simulate(
 
     def mark_diverged(bad: Tensor, k: int) -> None:
         """Flag ``bad`` trajectories as diverged at step k: they count as exits and stop moving."""
-        nonlocal alive
         diverged.logical_or_(bad)
         exit_step.masked_fill_(bad & (exit_step < 0), k)
-        alive = alive & ~bad
+        alive.logical_and_(~bad)
 
     def observe(k: int, final: bool = False) -> None:
         """Record step k if a stride says so (or if it is the last step run), once."""
@@ -345,11 +358,11 @@ def simulate(
         F = land.loss(theta)
         mark_diverged(~diverged & ~torch.isfinite(F), k)
         if do_rec:
-            inside = alive.to(dtype)
-            n_in = inside.sum()
+            inside_f = alive.to(dtype)
+            n_in = inside_f.sum()
             F_in = torch.where(alive, F, torch.zeros_like(F))
             rec["steps"].append(k)
-            rec["frac"].append(inside.mean())
+            rec["frac"].append(inside_f.mean())
             rec["mli"].append(F_in.mean())
             rec["ml"].append(torch.where(n_in > 0, F_in.sum() / n_in.clamp_min(1), torch.nan))
             if q_levels is not None:
@@ -368,6 +381,8 @@ def simulate(
 
     observe(0)
     k_done = 0
+    check_stop = stop_tol is not None
+    observing = record_every is not None or trace_every is not None
     for k in iterator:
         xi = noise.draw(land, M, gen if rng == "torch" else counter.at(k), device, dtype)
         g = noise.gradient(land, theta, xi)
@@ -375,12 +390,14 @@ def simulate(
         # per-row step: η_k for the rows that move (the alive ones when exits freeze), else 0
         moving = alive if stop_on_exit else ~diverged
         step_row = torch.where(moving, eta_k, zero)
-        g_norm = torch.linalg.vector_norm(g, dim=-1)
-        if not bool(torch.isfinite(g_norm).all()):  # rare: a non-finite stochastic gradient
+        torch.linalg.vector_norm(g, dim=-1, out=g_norm)
+        # one reduction tests all rows: the sum of the norms is finite iff each one is (up to an
+        # overflow of the sum, which only sends a finite step through the exact test below)
+        if not math.isfinite(g_norm.sum().item()):  # rare: a non-finite stochastic gradient
             bad = ~torch.isfinite(g_norm)
             mark_diverged(moving & bad, k + 1)
             g = g.masked_fill(bad.unsqueeze(-1), 0.0)  # frozen at the last finite iterate (never inf * 0)
-            g_norm = g_norm.masked_fill(bad, 0.0)
+            g_norm.masked_fill_(bad, 0.0)
             step_row = step_row.masked_fill(bad, 0.0)
         theta.addcmul_(g, step_row.unsqueeze(-1), value=-1.0)  # θ ← θ − η_k g, in place
         length = g_norm.mul_(step_row)
@@ -389,15 +406,18 @@ def simulate(
         else:
             total.add_(length)
             path.add_(torch.where(alive, length, zero))
-        dist = torch.linalg.vector_norm(theta - theta0_all, dim=-1)
+        torch.sub(theta, theta0_all, out=disp)
+        torch.linalg.vector_norm(disp, dim=-1, out=dist)
         torch.fmax(max_dist, dist, out=max_dist)
-        # ~(dist <= r) is also true for a NaN distance: a step that overflowed leaves the ball
-        leaving = alive & ~(dist <= r_vec)
+        # dist <= r is false for a NaN distance: a step that overflowed leaves the ball
+        torch.le(dist, r_vec, out=inside)
+        torch.gt(alive, inside, out=leaving)  # alive and not inside
         exit_step.masked_fill_(leaving, k + 1)
-        alive = alive & ~leaving
+        alive.logical_and_(inside)
         k_done = k + 1
-        observe(k_done)
-        if stop_tol is not None and (k_done % check_every == 0):
+        if observing:
+            observe(k_done)
+        if check_stop and (k_done % check_every == 0):
             F = land.loss(theta)
             done = (~alive if stop_on_exit else torch.zeros_like(alive)) | (F <= stop_tol) | diverged
             if bool(done.all()):
