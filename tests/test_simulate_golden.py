@@ -1,4 +1,4 @@
-"""The tensor path of simulate gives the numbers of commit fde362e, bit for bit, on both streams.
+"""The tensor path of simulate gives the numbers of commit 9d49d9c (the loop before its buffer rewrite, with the one squared-loss convention), bit for bit, on both streams.
 
 ``tests/data/simulate_golden.npz`` holds that commit's outputs for the configurations of
 ``tests/data/make_simulate_golden.py`` (hyperbola with exits, divergence with and without
@@ -34,7 +34,7 @@ SAME_PLATFORM = str(EXPECTED["platform"]) == f"{torch.__version__} {torch.backen
 
 
 @pytest.mark.parametrize("case", CONFIGS, ids=[c[0] for c in CONFIGS])
-def test_tensor_path_matches_commit_fde362e_bit_for_bit(case):
+def test_tensor_path_matches_commit_9d49d9c_bit_for_bit(case):
     name, land, noise, theta0, kw = case
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)

@@ -1,8 +1,8 @@
-"""Writes tests/data/simulate_golden.npz: outputs of simulate's tensor path at commit fde362e.
+"""Writes tests/data/simulate_golden.npz: outputs of simulate's tensor path at commit 9d49d9c (before the tensor-loop rewrite; fde362e had the squared loss without the factor 1/2).
 
 Written with that commit's package on the import path::
 
-    git archive fde362e src | tar -x -C /tmp/old && PYTHONPATH=/tmp/old/src python tests/data/make_simulate_golden.py
+    git archive 9d49d9c src | tar -x -C /tmp/old && PYTHONPATH=/tmp/old/src python tests/data/make_simulate_golden.py
 
 ``tests/test_simulate_golden.py`` checks that today's tensor path gives the same numbers bit
 for bit. The configurations are in :func:`configs` (shared with the test); every tensor in
