@@ -50,7 +50,7 @@ from torch import Tensor
 
 from . import _validate as V
 from . import stream as S
-from .cpu import BOUNDED, FLAT, HYP, LINREG, ML, NOISES, PLATEAU, KernelResult, _landscape
+from .cpu import BOUNDED, FLAT, HYP, ML, NOISES, PLATEAU, KernelResult, _landscape
 
 __all__ = ["fused_sgd_cuda", "cuda_available", "DTYPES"]
 
