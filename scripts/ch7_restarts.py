@@ -9,7 +9,7 @@ trajectories (mini-batches of 8 with replacement, ``--steps`` steps, stopped whe
 ball) in three settings:
 
 * ``planned``: from theta_c with the plan's best step eta* (the theorem's setting);
-* ``train``: from theta_c with the training step 0.02 (above eta_max: outside the theorem);
+* ``train``: from theta_c with the training step 0.04 (above eta_max: outside the theorem);
 * ``early``: from theta_e with the training step, on B(theta_e, r) (where the theorem says nothing).
 
 For each it stores the exit steps, final losses, largest distances, path lengths before exit,

@@ -12,7 +12,7 @@ b = 8; each configuration changes one thing:
   (n = 529 < N);
 * label noise: 25% of the samples repeated with the opposite label (F >= 2m/(N+m) > 0).
 
-The step is eta = 0.02, halved until the run ends with a finite loss below the initial one (the
+The step is eta = 0.04, halved until the run ends with a finite loss below the initial one (the
 step used is stored). At ``--checkpoints`` equally spaced checkpoints ``lojasgd.diagnostics.measure``
 records F, |grad F|^2/F, the one-sample noise ratio (b = 1) and the top Hessian eigenvalue
 (30 power-iteration steps). For ReLU, ``diagnostics.gradient_jump`` measures difference quotients of
@@ -71,7 +71,7 @@ def main() -> None:
         cfg = BASE | change
         land, theta0 = build(cfg)
         F0 = float(land.loss(theta0))
-        eta = 0.02
+        eta = 0.04
         while True:
             run = sgd.simulate(land, noise.MiniBatch(cfg["batch"]), theta0, eta=eta, r=1e6, steps=args.steps,
                                n_traj=1, seed=args.seed, trace_every=every, trace_theta=True, progress=True)

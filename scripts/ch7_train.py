@@ -6,7 +6,7 @@ linear layers of width 64 (n = 8385 parameters), Glorot-normal weights, zero bia
 wrapped by ``lojasgd.ModuleRegression`` (F = (1/N) sum (yhat - y)^2).
 
 Training: one SGD run with mini-batches of b = 8 drawn with replacement, constant step
-eta = 0.02, ``--steps`` steps, the parameters kept every ``--every`` steps (the checkpoints).
+eta = 0.04, ``--steps`` steps, the parameters kept every ``--every`` steps (the checkpoints).
 At every checkpoint theta_k:
 
 * pointwise (``lojasgd.diagnostics.measure``): F, |grad F|^2/F, the one-sample noise ratio
@@ -37,7 +37,7 @@ from tqdm.auto import tqdm
 from lojasgd import diagnostics, noise, planning, sgd
 from lojasgd.examples import digits
 
-WIDTH, DEPTH, BATCH, ETA = 64, 3, 8, 0.02
+WIDTH, DEPTH, BATCH, ETA = 64, 3, 8, 0.04
 SIZES = (64, 256)
 
 
