@@ -27,7 +27,7 @@ exactly (no ``θ − 0·g``, so no inf·0 = NaN).
 
 Records are exact: the number of trajectories inside and the exactly rounded sum of
 :math:`F(\theta_k)\mathbf 1\{\tau > k\}` are kept as integers (a fixed-point accumulator of
-:data:`NLIMB` 32-bit limbs covering every float64), so they do not depend on the order of
+``NLIMB`` 32-bit limbs covering every float64), so they do not depend on the order of
 summation; results are the same bits for any number of threads, any block size and any split
 into shards (:func:`merge`).
 """
@@ -470,7 +470,9 @@ class KernelResult:
             int64 (R, NLIMB), normalised (limbs < 2³² but the last); add them to merge shards.
         record_losses: F(θ_k) of the inside trajectories at each recorded k, NaN for the others,
             float64 (R, M), if ``record_losses`` was asked (quantiles), else None.
-        trace_steps, loss_trace, theta_trace: per-trajectory traces, shapes (Rt,), (M, Rt), (M, Rt, n).
+        trace_steps: the traced k, int64 (Rt,), or None.
+        loss_trace: F(θ_k) of every trajectory at the traced k, (M, Rt), or None.
+        theta_trace: θ_k of every trajectory at the traced k, (M, Rt, n), or None.
         meta: the arguments that identify the run (landscape, noise, seed, …).
     """
 

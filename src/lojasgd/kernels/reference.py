@@ -7,7 +7,7 @@ tensors, the noise ξ of step k comes from :func:`lojasgd.kernels.stream.torch_d
 the global indices ``traj_offset + arange(M)``, distances are squared (no ``disp`` tensor,
 no norm), and a frozen trajectory is kept by ``torch.where`` (no ``θ − 0·g``). It is also the
 model for tightening the general tensor path of ``simulate``: the same loop with
-``landscape.value_and_grad`` in place of :func:`_value_and_grad`.
+``landscape.value_and_grad`` in place of its own ``_value_and_grad``.
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ Transforms of the words (the same in both implementations):
   in increasing order of key: a uniformly random ordered b-subset.
 
 Directions ξ of the noise models (``lojasgd.noise.draw_directions``), shape (M, n), from the
-words ``j0, j0 + 1, …`` of the step: ``"rademacher"`` (signs/√n), ``"sphere"`` (z/|z| with z
+words ``j0, j0 + 1, …`` of the step: ``"rademacher"`` (signs/√n), ``"sphere"`` (``z/‖z‖`` with z
 standard normal), ``"gaussian"`` (z/√n) and a fixed unit vector e (ξ = ±e, the sign from bit 0
 of word ``j0``).
 """
@@ -364,7 +364,7 @@ def without_replacement(seed: int, m, k: int, b: int, N: int, j0: int = 0) -> np
 def directions(direction, seed: int, m, k: int, n: int, j0: int = 0) -> np.ndarray:
     r"""Noise directions ξ with :math:`\mathbb E\xi = 0`, :math:`\mathbb E|\xi|^2 = 1`, shape (M, n) (numba).
 
-    ``direction`` is ``"rademacher"`` (±1/√n), ``"sphere"`` (z/|z|), ``"gaussian"`` (z/√n), or a
+    ``direction`` is ``"rademacher"`` (±1/√n), ``"sphere"`` (``z/‖z‖``), ``"gaussian"`` (z/√n), or a
     unit vector e of length n (ξ = ±e). See the module docstring for which words are used.
     """
     kind, e = check_direction(direction)
