@@ -40,10 +40,12 @@ def test_kernel_equals_torch_and_vmap(depth, width, b, dtype, rtol):
     net = _net(width, depth, dtype)
     M = 9
     theta, idx = _point(net, M, dtype), _idx(M, b, net.n_samples)
-    got = net.batch_grad(theta, idx)
+    got = torch.from_numpy(tanh_batch_grad(theta.numpy(), net.X.numpy(), net.y.numpy(), idx.numpy(), width, depth))
     assert got.dtype == dtype and got.shape == (M, net.dim)
-    direct = torch.from_numpy(tanh_batch_grad(theta.numpy(), net.X.numpy(), net.y.numpy(), idx.numpy(), width, depth))
-    torch.testing.assert_close(got, direct, rtol=0, atol=0)  # the dispatch ran the kernel
+    if dtype == torch.float64 or b <= 2:  # the dispatch runs the kernel
+        torch.testing.assert_close(net.batch_grad(theta, idx), got, rtol=0, atol=0)
+    else:  # float32 with b > 2: torch's program
+        torch.testing.assert_close(net.batch_grad(theta, idx), net.batch_grad_torch(theta, idx), rtol=0, atol=0)
     ref = net.batch_grad_torch(theta, idx)
     atol = rtol * float(ref.abs().max())
     torch.testing.assert_close(got, ref, rtol=rtol, atol=atol)
