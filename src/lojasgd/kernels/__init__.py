@@ -13,6 +13,9 @@ Self-contained (numpy, numba and torch in, plain arrays out; nothing else from `
   not imported here, so that nothing imports ``numba.cuda`` unless a CUDA run is asked for;
 * :mod:`~lojasgd.kernels.reference` — :func:`~lojasgd.kernels.reference.reference_sgd`, the same run as a torch tensor
   program on the same stream (the tests' reference).
+* :mod:`~lojasgd.kernels.tanh` — :func:`~lojasgd.kernels.tanh.tanh_batch_grad`, the mini-batch
+  gradients of chapter 5's tanh network one trajectory at a time (behind
+  ``TanhNetwork.batch_grad`` on the CPU); not imported here.
 """
 
 from .cpu import LANDSCAPES, NOISES, KernelResult, exact_sum, fused_sgd, load_result, merge, save_result, shard_slice
