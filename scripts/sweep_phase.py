@@ -15,6 +15,10 @@ path length before exit (Theorem 3.1(1)).
 Usage, from the repository root (seconds on one core with the fused kernel that simulate picks):
 
     .venv/bin/python scripts/sweep_phase.py --out data/phase.npz
+
+``--shard i/n --out FILE`` runs the i-th of n slices of the trajectories (on the counter-based stream a
+trajectory's path does not depend on the slice) and ``--merge FILES --out data/phase.npz`` puts the n
+shard files together into exactly the file of one run.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import time
 import numpy as np
 import torch
 
-from lojasgd import noise, sgd
+from lojasgd import noise, sgd, sweeps
 from lojasgd.examples import hyperbola
 from lojasgd.sweeps import Grid
 
@@ -42,14 +46,21 @@ def theta0_of_F0(F0: torch.Tensor) -> torch.Tensor:
     return torch.stack([s * math.sqrt(RATIO), s / math.sqrt(RATIO)], dim=-1)
 
 
-def run(grid: Grid, theta0: torch.Tensor, sigma: torch.Tensor | float, *, steps: int, seed: int) -> dict:
+def run(grid: Grid, theta0: torch.Tensor, sigma: torch.Tensor | float, *, steps: int, seed: int,
+        shard: tuple[int, int] | None) -> dict:
+    """Per-trajectory outcomes (exited, path length) of the grid's trajectories, or of one slice of them."""
     t = time.perf_counter()
     res = sgd.simulate(hyperbola.Hyperbola(), noise.MLNoise(sigma), theta0, eta=grid.column("eta"),
-                       r=RADIUS, steps=steps, seed=seed, progress=True)
-    stays = ~res.exited
-    path = grid.per_cell(res.path_length)
-    print(f"{grid}: {time.perf_counter() - t:.0f} s, overall staying frequency {stays.mean():.3f}")
-    return {"stay": grid.counts(stays).astype(np.int32), "path_mean": path.mean(-1), "path_std": path.std(-1, ddof=1)}
+                       r=RADIUS, steps=steps, seed=seed, shard=shard, progress=True)
+    print(f"{grid}: {time.perf_counter() - t:.0f} s, staying frequency {1 - res.exited.mean():.3f}")
+    return {"exited": res.exited, "path_length": res.path_length}
+
+
+def summary(grid: Grid, out: dict) -> dict:
+    """Staying counts and path-length mean and standard deviation per cell."""
+    path = grid.per_cell(out["path_length"])
+    return {"stay": grid.counts(~out["exited"]).astype(np.int32), "path_mean": path.mean(-1),
+            "path_std": path.std(-1, ddof=1)}
 
 
 def main() -> None:
@@ -58,18 +69,33 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=400, help="trajectories per cell")
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--seed", type=int, default=2025)
+    ap.add_argument("--shard", default=None, help="i/n: run only the i-th of n slices of each grid's trajectories, "
+                    "writing a shard file to --out")
+    ap.add_argument("--merge", nargs="+", default=None, help="shard files to merge into --out (exactly one run)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     torch.set_default_dtype(torch.float64)
 
     etas = np.logspace(-2, math.log10(1.5), 24)
     g1 = Grid(args.reps, eta=etas, sigma=np.linspace(0, 40, 21))
-    th1 = torch.tensor(THETA0).expand(g1.n_traj, 2)
-    a = run(g1, th1, g1.column("sigma"), steps=args.steps, seed=args.seed)
-
     g2 = Grid(args.reps, eta=etas, F0=np.logspace(-4, 0, 21))
-    th2 = theta0_of_F0(g2.column("F0"))
-    b = run(g2, th2, SIGMA_FIXED, steps=args.steps, seed=args.seed + 1)
+    settings = dict(reps=args.reps, steps=args.steps, seed=args.seed)
+    if args.merge:
+        merged = sweeps.merge_shards(args.merge, settings)
+        out1 = {k[2:]: v for k, v in merged.items() if k.startswith("1_")}
+        out2 = {k[2:]: v for k, v in merged.items() if k.startswith("2_")}
+    else:
+        shard = sweeps.parse_shard(args.shard)
+        th1 = torch.tensor(THETA0).expand(g1.n_traj, 2)
+        out1 = run(g1, th1, g1.column("sigma"), steps=args.steps, seed=args.seed, shard=shard)
+        th2 = theta0_of_F0(g2.column("F0"))
+        out2 = run(g2, th2, SIGMA_FIXED, steps=args.steps, seed=args.seed + 1, shard=shard)
+        if shard is not None:
+            sweeps.save_shard(args.out, shard, {**{f"1_{k}": v for k, v in out1.items()},
+                                                **{f"2_{k}": v for k, v in out2.items()}}, settings)
+            print(f"wrote shard {args.shard} to {args.out}")
+            return
+    a, b = summary(g1, out1), summary(g2, out2)
 
     np.savez_compressed(
         args.out,

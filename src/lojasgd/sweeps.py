@@ -18,6 +18,13 @@ grid with :meth:`~Grid.per_cell`, :meth:`~Grid.counts` and :meth:`~Grid.interval
 
 Layout: trajectories are ordered cell by cell (C order over the axes), the ``reps``
 repetitions of a cell contiguous: trajectory m belongs to cell ``m // reps``.
+
+Sharded sweeps (the scripts' ``--shard i/n`` and ``--merge``): :func:`parse_shard` reads ``i/n``,
+:func:`save_shard` writes one slice's per-trajectory outcomes with the settings that identify the
+run, and :func:`merge_shards` checks that the files are the n slices of one run and concatenates
+them. On the counter-based stream a trajectory's outcome does not depend on the slice, so the merged
+outcomes, and every summary computed from them, are exactly those of one run. Any scheduler (a job
+array, ``xargs -P``, several GPUs) can run the slices.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from .landscapes import Landscape
 from .noise import Noise
 from .sgd import SGDResult, simulate
 
-__all__ = ["Grid", "ExitSweep", "exit_sweep"]
+__all__ = ["Grid", "ExitSweep", "exit_sweep", "parse_shard", "save_shard", "merge_shards"]
 
 
 class Grid:
@@ -240,3 +247,58 @@ def exit_sweep(
         path_sq_mean=(path**2).mean(1),
         result=res,
     )
+
+
+# --------------------------------------------------------------------------- sharded sweeps
+def parse_shard(text: str | None) -> tuple[int, int] | None:
+    """``"i/n"`` → ``(i, n)`` with 0 ≤ i < n (``None`` stays ``None``): the i-th of n slices of the trajectories."""
+    if text is None:
+        return None
+    parts = str(text).split("/")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise ValueError(f"--shard={text!r} must be i/n with integers 0 <= i < n, e.g. 0/4")
+    i, n = int(parts[0]), int(parts[1])
+    if not 0 <= i < n:
+        raise ValueError(f"--shard={text!r} must be i/n with integers 0 <= i < n, e.g. 0/4")
+    return i, n
+
+
+def save_shard(path, shard: tuple[int, int], outcomes: dict[str, np.ndarray], settings: dict) -> None:
+    """Write one slice's per-trajectory ``outcomes`` (arrays whose first axis is the slice's trajectories).
+
+    ``settings`` (numbers and strings) identify the run; :func:`merge_shards` refuses files whose
+    settings differ.
+    """
+    i, n = shard
+    fields = {f"out_{k}": np.asarray(v) for k, v in outcomes.items()}
+    meta = {f"set_{k}": np.asarray(v) for k, v in settings.items()}
+    np.savez_compressed(path, shard_index=i, shard_count=n, **fields, **meta)
+
+
+def merge_shards(paths, settings: dict) -> dict[str, np.ndarray]:
+    """Concatenate the per-trajectory outcomes of the n shard files of one run, in slice order.
+
+    Every file must carry ``settings`` exactly, the same n, and each index 0, …, n − 1 exactly once;
+    otherwise ``ValueError`` says which file and what differs.
+    """
+    if isinstance(paths, (str, bytes)) or not paths:
+        raise ValueError("--merge needs the list of shard files")
+    parts = {}
+    for p in paths:
+        d = np.load(p)
+        if "shard_index" not in d.files:
+            raise ValueError(f"{p} is not a shard file (no shard_index)")
+        for k, v in settings.items():
+            if f"set_{k}" not in d.files or not np.array_equal(d[f"set_{k}"], np.asarray(v)):
+                got = d[f"set_{k}"] if f"set_{k}" in d.files else "nothing"
+                raise ValueError(f"{p} was run with {k}={got}, not {v}")
+        i, n = int(d["shard_index"]), int(d["shard_count"])
+        if i in parts:
+            raise ValueError(f"{p} is shard {i}/{n} again")
+        parts[i] = (n, {k[4:]: d[k] for k in d.files if k.startswith("out_")})
+    counts = {n for n, _ in parts.values()}
+    if len(counts) != 1 or sorted(parts) != list(range(counts.pop())):
+        raise ValueError(f"the files are shards {sorted(parts)} of {sorted({n for n, _ in parts.values()})}: "
+                         "need each of 0, ..., n-1 of one n exactly once")
+    names = parts[0][1].keys()
+    return {k: np.concatenate([parts[i][1][k] for i in sorted(parts)]) for k in names}
