@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
+import runpy
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from lojasgd import sweeps
 
@@ -20,32 +20,35 @@ SCRIPTS = {  # script: small arguments, number of shards
 }
 
 
-def _run(script: str, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    return subprocess.run([sys.executable, str(ROOT / "scripts" / f"{script}.py"), *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
+def _run(script: str, *args: str) -> None:
+    """Run a script's main in this process (as ``python scripts/<script>.py args``), restoring torch's globals."""
+    dtype, threads, argv = torch.get_default_dtype(), torch.get_num_threads(), sys.argv
+    sys.argv = [script, *args]
+    try:
+        runpy.run_path(str(ROOT / "scripts" / f"{script}.py"), run_name="__main__")
+    finally:
+        sys.argv = argv
+        torch.set_default_dtype(dtype)
+        torch.set_num_threads(threads)
 
 
 @pytest.mark.parametrize("script", list(SCRIPTS))
 def test_shards_merged_equal_one_run(script, tmp_path):
     small, n = SCRIPTS[script]
-    one = _run(script, *small, "--out", str(tmp_path / "one.npz"))
-    assert one.returncode == 0, one.stderr[-2000:]
+    _run(script, *small, "--out", str(tmp_path / "one.npz"))
     files = []
     for i in reversed(range(n)):  # any order
         f = tmp_path / f"s{i}.npz"
-        done = _run(script, *small, "--shard", f"{i}/{n}", "--out", str(f))
-        assert done.returncode == 0, done.stderr[-2000:]
+        _run(script, *small, "--shard", f"{i}/{n}", "--out", str(f))
         files.append(str(f))
-    merged = _run(script, *small, "--merge", *files, "--out", str(tmp_path / "merged.npz"))
-    assert merged.returncode == 0, merged.stderr[-2000:]
+    _run(script, *small, "--merge", *files, "--out", str(tmp_path / "merged.npz"))
     a, b = np.load(tmp_path / "one.npz"), np.load(tmp_path / "merged.npz")
     assert sorted(a.files) == sorted(b.files)
     for k in a.files:
         assert a[k].dtype == b[k].dtype and np.array_equal(a[k], b[k]), k
     if script == "sweep_phase":  # shards of a run with other settings are refused by name
-        other = _run(script, "--reps", "2", "--steps", "31", "--merge", *files, "--out", str(tmp_path / "bad.npz"))
-        assert other.returncode != 0 and "was run with steps=30, not 31" in other.stderr
+        with pytest.raises(ValueError, match="was run with steps=30, not 31"):
+            _run(script, "--reps", "2", "--steps", "31", "--merge", *files, "--out", str(tmp_path / "bad.npz"))
 
 
 def test_parse_shard_and_merge_refuse_bad_input(tmp_path):
