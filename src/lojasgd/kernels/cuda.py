@@ -135,6 +135,24 @@ def _make_kernel(LAND: int, NOISE: int, KIND: int, TWO_D: bool, F32: bool):  # n
         return TWO * F((w >> np.uint64(bit)) & U1) - ONE
 
     @cuda.jit(device=True)
+    def book(d2, Fn, length, k, r2b, stop_on_exit, alive, path, total, m2, ex):
+        """One step's bookkeeping, as cpu._book with act = True: path, total, m2, exit step, alive, active."""
+        bad = not ((d2 <= BIG) and (abs(Fn) <= BIG))
+        if alive:
+            path += length
+        total += length
+        if d2 > m2:
+            m2 = d2
+        if bad:
+            m2 = INF
+        leaving = alive and ((d2 > r2b) or bad)
+        if leaving:
+            ex = k + 1
+        alive = alive and not leaving
+        active = alive if stop_on_exit else not bad
+        return path, total, m2, ex, alive, active
+
+    @cuda.jit(device=True)
     def land2(x, y, P):
         if LAND == HYP:
             res = x * y - ONE
@@ -241,20 +259,8 @@ def _make_kernel(LAND: int, NOISE: int, KIND: int, TWO_D: bool, F32: bool):  # n
                     Fn = land2(nx, ny, P)[0]
                     x = nx
                     y = ny
-                    # bookkeeping, as cpu._book with act = True
-                    bad = not ((d2 <= BIG) and (abs(Fn) <= BIG))
-                    if alive:
-                        path += length
-                    total += length
-                    if d2 > m2:
-                        m2 = d2
-                    if bad:
-                        m2 = INF
-                    leaving = alive and ((d2 > r2b) or bad)
-                    if leaving:
-                        ex = k + 1
-                    alive = alive and not leaving
-                    active = alive if stop_on_exit else not bad
+                    path, total, m2, ex, alive, active = book(d2, Fn, length, k, r2b, stop_on_exit, alive, path,
+                                                              total, m2, ex)
                 TH[0, m] = x
                 TH[1, m] = y
                 ALIVE[m] = 1 if alive else 0
@@ -338,19 +344,8 @@ def _make_kernel(LAND: int, NOISE: int, KIND: int, TWO_D: bool, F32: bool):  # n
             length = math.sqrt(gl2) * et
             Fn = land_nd(TH, GG, m, n, X, yv)
             Fb = Fn
-            bad = not ((d2 <= BIG) and (abs(Fn) <= BIG))
-            if alive:
-                path += length
-            total += length
-            if d2 > m2:
-                m2 = d2
-            if bad:
-                m2 = INF
-            leaving = alive and ((d2 > r2b) or bad)
-            if leaving:
-                ex = k + 1
-            alive = alive and not leaving
-            active = alive if stop_on_exit else not bad
+            path, total, m2, ex, alive, active = book(d2, Fn, length, k, r2b, stop_on_exit, alive, path, total, m2,
+                                                      ex)
         FF[m] = Fb
         ALIVE[m] = 1 if alive else 0
         ACTIVE[m] = 1 if active else 0
