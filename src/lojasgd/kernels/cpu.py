@@ -653,6 +653,19 @@ def _landscape(landscape: str, n: int, params: dict | None) -> tuple[int, np.nda
     return land, P, X, y
 
 
+def _slots(steps: int, every: int | None) -> tuple[np.ndarray, int]:
+    """Slot of each k = 0..T in a record or trace taken every ``every`` steps (−1: none), and the slot count.
+
+    The count has one slot more than the multiples of ``every``, for the last step run when it is not one.
+    """
+    slot = np.full(steps + 1, -1, dtype=np.int64)
+    if every is None:
+        return slot, 0
+    ks = np.arange(0, steps + 1, every)
+    slot[ks] = np.arange(len(ks))
+    return slot, len(ks) + 1
+
+
 def fused_sgd(
     landscape: str,
     theta0,
@@ -791,18 +804,8 @@ def fused_sgd(
         r2 = r * r  # r > 1.3e154 gives r² = inf: no exit by distance, as for |θ − θ₀| > r
 
     # record and trace slots for k = 0..T (the last step run is added at the end if needed)
-    rec_slot = np.full(steps + 1, -1, dtype=np.int64)
-    R = 0
-    if record_every is not None:
-        ks = np.arange(0, steps + 1, record_every)
-        R = len(ks) + 1
-        rec_slot[ks] = np.arange(len(ks))
-    tr_slot = np.full(steps + 1, -1, dtype=np.int64)
-    Rt = 0
-    if trace_every is not None:
-        ks = np.arange(0, steps + 1, trace_every)
-        Rt = len(ks) + 1
-        tr_slot[ks] = np.arange(len(ks))
+    rec_slot, R = _slots(steps, record_every)
+    tr_slot, Rt = _slots(steps, trace_every)
     n_thr = nb.config.NUMBA_NUM_THREADS
     rec_n = np.zeros((n_thr, max(R, 1)), dtype=np.int64)
     rec_acc = np.zeros((n_thr, max(R, 1), NLIMB), dtype=np.int64)
